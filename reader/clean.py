@@ -1,0 +1,320 @@
+"""Page text or extracted HTML -> ``Article``: every line classified, offsets kept.
+
+A page is read line by line. Each non-blank line becomes a ``Paragraph`` whose kind says whether
+it is read (title, meta, body; captions on request) or is chrome (navigation, login links,
+controls, footers, notices, the assistant's greeting, photo credits, duplicates). What counts as
+chrome is data: the rules in ``rules/chrome.toml`` (see its header), so an editor can teach the
+service a new site's chrome without touching Python.
+
+Offsets are kept exact: control characters are replaced one for one by spaces, never removed,
+so ``Article.text`` has the input's length and every offset points into the input.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from reader.errors import ConfigError, EmptyInput, InputTooLarge, NoArticleFound
+from reader.extract import ExtractedPage
+from reader.types import Article, Kind, Paragraph
+
+#: Kinds a rule may assign. Title and body are decided by position, never by a rule.
+RULE_KINDS = frozenset(Kind) - {Kind.TITLE, Kind.BODY, Kind.DUPLICATE}
+
+#: A line ending in one of these is a sentence, so it is body text, not a headline.
+_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]】》\"']*$")
+
+#: A headline is short: longer first lines are body text that happens to come first.
+TITLE_MAX_CHARS = 200
+
+#: Punctuation that may end a caption but carries no words (for caption-repeats-body checks).
+_TRAILING_PUNCT = "。！？!?；;，,、 \t"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One chrome rule from a rules file."""
+
+    name: str
+    kind: Kind
+    pattern: re.Pattern[str]
+    max_chars: int | None = None  # only lines at most this long
+    tail: bool = False  # the match must end the line; what precedes it is a caption
+
+    def match(self, line: str) -> re.Match[str] | None:
+        if self.max_chars is not None and len(line) > self.max_chars:
+            return None
+        found = self.pattern.search(line)
+        if found and self.tail and found.end() != len(line):
+            return None
+        return found
+
+
+# ---------------------------------------------------------------- rules files
+
+
+def parse_rules(text: str, origin: str = "<rules>") -> list[Rule]:
+    """Rules from one TOML rules file; a bad rule raises ``ConfigError`` naming it."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    return [_rule(entry, origin) for entry in data.get("rule", [])]
+
+
+def _rule(entry: dict[str, object], origin: str) -> Rule:
+    name = str(entry.get("name") or "?")
+    where = f"{origin}: rule {name!r}"
+    try:
+        kind = Kind(str(entry["kind"]))
+        pattern = re.compile(str(entry["pattern"]))
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing field {exc.args[0]!r}") from exc
+    except ValueError as exc:  # unknown kind, or re.error (a ValueError subclass)
+        raise ConfigError(f"{where}: {exc}") from exc
+    if kind not in RULE_KINDS:
+        raise ConfigError(f"{where}: kind must be one of {sorted(RULE_KINDS)}, not {kind!r}")
+    max_chars = entry.get("max_chars")
+    if max_chars is not None and not isinstance(max_chars, int):
+        raise ConfigError(f"{where}: max_chars must be a whole number")
+    return Rule(name, kind, pattern, max_chars, bool(entry.get("tail", False)))
+
+
+def load_rules(paths: Iterable[Path]) -> list[Rule]:
+    """All rules of the files in order; an unreadable file raises ``ConfigError``."""
+    rules: list[Rule] = []
+    for path in paths:
+        try:
+            rules.extend(parse_rules(path.read_text(encoding="utf-8"), str(path)))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read rules file {path}: {exc}") from exc
+    return rules
+
+
+# ---------------------------------------------------------------- text hygiene
+
+
+def sanitize(text: str) -> str:
+    """Replace control characters (but newline and tab) with spaces, one for one.
+
+    Keeping the length keeps every offset valid. ``\\r`` becomes a space, so Windows line
+    ends read as ordinary ones.
+    """
+    if text.isprintable():
+        return text
+    return "".join(" " if _is_control(ch) else ch for ch in text)
+
+
+def _is_control(ch: str) -> bool:
+    return ch not in "\n\t" and unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} and ch != "\u200d"
+
+
+def check_size(text: str, max_chars: int) -> None:
+    """Raise ``InputTooLarge`` or ``EmptyInput`` for text the service will not read."""
+    if len(text) > max_chars:
+        raise InputTooLarge(
+            f"the text is {len(text):,} characters; the limit is {max_chars:,}."
+            " Split the article, or raise READER_MAX_INPUT_CHARS."
+        )
+    if not text.strip():
+        raise EmptyInput("the input is empty: there is no text to read")
+
+
+def _squash(text: str) -> str:
+    """Text with all whitespace removed: how lines are compared for duplicates."""
+    return "".join(text.split())
+
+
+# ---------------------------------------------------------------- lines
+
+
+@dataclass(slots=True)
+class _Line:
+    start: int
+    end: int
+    text: str
+    kind: Kind = Kind.BODY
+    rule: str | None = None
+
+
+def _lines(text: str) -> Iterator[_Line]:
+    """Non-blank lines of ``text``, trimmed, with their offsets."""
+    for found in re.finditer(r"[^\n]+", text):
+        raw = found.group()
+        stripped = raw.strip()
+        if stripped:
+            start = found.start() + (len(raw) - len(raw.lstrip()))
+            yield _Line(start, start + len(stripped), stripped)
+
+
+def _apply_rules(line: _Line, rules: list[Rule]) -> None:
+    for rule in rules:
+        found = rule.match(line.text)
+        if found is None:
+            continue
+        line.rule = rule.name
+        if rule.tail:
+            _split_credit(line, found.start())
+        else:
+            line.kind = rule.kind
+        return
+
+
+def _split_credit(line: _Line, credit_at: int) -> None:
+    """A line ending in a photo credit is a caption without it, or a credit if nothing is left."""
+    caption = line.text[:credit_at].rstrip()
+    if not any(ch.isalnum() for ch in caption):
+        line.kind = Kind.CREDIT
+        return
+    line.kind = Kind.CAPTION
+    line.end = line.start + len(caption)
+    line.text = caption
+
+
+def _mark_duplicates(lines: list[_Line]) -> None:
+    seen: set[str] = set()
+    for line in lines:
+        key = _squash(line.text)
+        if key in seen:
+            line.kind, line.rule = Kind.DUPLICATE, "repeated-line"
+        seen.add(key)
+
+
+def _mark_caption_repeats(lines: list[_Line]) -> None:
+    """A caption that repeats body text word for word is not read twice, even with captions on."""
+    body = "".join(_squash(line.text) for line in lines if line.kind is Kind.BODY)
+    for line in lines:
+        core = _squash(line.text).rstrip(_TRAILING_PUNCT)
+        if line.kind is Kind.CAPTION and core and core in body:
+            line.kind, line.rule = Kind.DUPLICATE, "caption-repeats-body"
+
+
+def _mark_title(lines: list[_Line], title: str | None) -> str | None:
+    """Mark the headline line; return the title."""
+    if title is not None:
+        wanted = _squash(title)
+        for line in lines:
+            if line.kind is Kind.BODY and _squash(line.text) == wanted:
+                line.kind = Kind.TITLE
+                break
+        return title
+    for line in lines:
+        if line.kind is not Kind.BODY:
+            continue
+        if len(line.text) <= TITLE_MAX_CHARS and not _SENTENCE_END.search(line.text):
+            line.kind = Kind.TITLE
+            return line.text
+        return None
+    return None
+
+
+# ---------------------------------------------------------------- metadata
+
+
+_ISO_PARTS = re.compile(r"\d+")
+
+
+def iso_time(raw: str) -> str | None:
+    """``2025-09-05 20:18`` / ``2025年9月5日 20时18分`` -> ``2025-09-05T20:18``."""
+    parts = [int(p) for p in _ISO_PARTS.findall(raw)]
+    if len(parts) < 3 or not 1 <= parts[1] <= 12 or not 1 <= parts[2] <= 31:
+        return None
+    date = f"{parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d}"
+    if len(parts) >= 5 and parts[3] < 24 and parts[4] < 60:
+        return f"{date}T{parts[3]:02d}:{parts[4]:02d}"
+    return date
+
+
+def _meta_fields(lines: list[_Line], rules: list[Rule]) -> tuple[str | None, str | None]:
+    """The first publication time and source found in meta lines."""
+    published: str | None = None
+    source: str | None = None
+    meta_rules = [rule for rule in rules if rule.kind is Kind.META]
+    for line in lines:
+        if line.kind is not Kind.META:
+            continue
+        for rule in meta_rules:
+            found = rule.pattern.search(line.text)
+            groups = found.groupdict() if found else {}
+            if published is None and groups.get("published"):
+                published = iso_time(groups["published"])
+            if source is None and groups.get("source"):
+                source = groups["source"]
+    return published, source
+
+
+# ---------------------------------------------------------------- building articles
+
+
+def clean_text(
+    text: str,
+    rules: list[Rule],
+    *,
+    title: str | None = None,
+    origin: str = "page",
+    max_chars: int = 200_000,
+) -> Article:
+    """Scraped page text (or text built from extracted HTML) -> ``Article``."""
+    check_size(text, max_chars)
+    text = sanitize(text)
+    lines = list(_lines(text))
+    for line in lines:
+        _apply_rules(line, rules)
+    _mark_duplicates(lines)
+    _mark_caption_repeats(lines)
+    title = _mark_title(lines, title)
+    published, source = _meta_fields(lines, rules)
+    return _article(text, lines, title, published, source, origin)
+
+
+def clean_plain(text: str, *, title: str | None = None, max_chars: int = 200_000) -> Article:
+    """Article text typed by an editor: no chrome rules; the first line may be the title."""
+    check_size(text, max_chars)
+    text = sanitize(text)
+    lines = list(_lines(text))
+    title = _mark_title(lines, title)
+    return _article(text, lines, title, None, None, "plain")
+
+
+def clean_extracted(page: ExtractedPage, rules: list[Rule], max_chars: int = 200_000) -> Article:
+    """An extracted web page -> ``Article``; its text is the title and paragraphs, a blank
+    line apart, and chrome rules still apply to every paragraph."""
+    paragraphs = list(page.paragraphs)
+    if page.title and (not paragraphs or _squash(paragraphs[0]) != _squash(page.title)):
+        paragraphs.insert(0, page.title)
+    article = clean_text("\n\n".join(paragraphs), rules, title=page.title, origin="html",
+                         max_chars=max_chars)
+    return Article(
+        text=article.text,
+        title=article.title,
+        published=article.published or page.published,
+        source=article.source or page.source,
+        paragraphs=article.paragraphs,
+        origin="html",
+    )
+
+
+def _article(
+    text: str,
+    lines: list[_Line],
+    title: str | None,
+    published: str | None,
+    source: str | None,
+    origin: str,
+) -> Article:
+    paragraphs = tuple(
+        Paragraph(i, line.kind, line.text, line.start, line.end, line.rule)
+        for i, line in enumerate(lines)
+    )
+    article = Article(text, title, published, source, paragraphs, origin)
+    if not any(p.kind is Kind.BODY for p in paragraphs) and not article.readable():
+        raise NoArticleFound(
+            "no article text found: every line looks like page chrome (navigation, footer,"
+            " controls). Pass the article's own text, or check the rules file."
+        )
+    return article

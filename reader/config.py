@@ -1,0 +1,108 @@
+"""Settings, read from an environment mapping (``READER_*`` variables).
+
+There is no import-time singleton: the CLI and the app build ``Settings.from_env(os.environ)``,
+tests build their own from a dict. Every variable is listed in the README's configuration table
+(a test keeps the two in sync).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reader.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """A shipped data folder (``voices``, ``rules``): inside the wheel, or beside the package."""
+    bundled = PACKAGE_DIR / "_data" / name
+    return bundled if bundled.is_dir() else PACKAGE_DIR.parent / name
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/reader``, or ``~/.cache/reader``."""
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reader"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. Field comments name the environment variable."""
+
+    cache_dir: Path  # READER_CACHE_DIR: audio cache, jieba's dictionary cache
+    rules_files: tuple[Path, ...]  # READER_RULES: chrome rule files, os.pathsep-separated
+    lexicon_files: tuple[Path, ...]  # READER_LEXICON: pronunciation lexicons, os.pathsep-separated
+    max_sentence_chars: int = 80  # READER_MAX_SENTENCE_CHARS: split longer sentences
+    max_input_chars: int = 200_000  # READER_MAX_INPUT_CHARS: refuse longer text
+    max_html_bytes: int = 5_000_000  # READER_MAX_HTML_BYTES: refuse larger pages
+    read_captions: bool = False  # READER_READ_CAPTIONS: read photo captions aloud
+    host: str = "127.0.0.1"  # READER_HOST: address `reader serve` listens on
+    port: int = 8000  # READER_PORT: port `reader serve` listens on
+    extra: Mapping[str, str] = field(default_factory=dict)  # unknown READER_* names, for warnings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from ``env``; a malformed value raises ``ConfigError``."""
+        known = {f"READER_{name.upper()}" for name in ENV_NAMES}
+        return cls(
+            cache_dir=Path(env.get("READER_CACHE_DIR") or default_cache_dir(env)),
+            rules_files=_paths(env, "READER_RULES", data_dir("rules") / "chrome.toml"),
+            lexicon_files=_paths(env, "READER_LEXICON", data_dir("voices") / "lexicon-zh.tsv"),
+            max_sentence_chars=_int(env, "READER_MAX_SENTENCE_CHARS", 80, low=10),
+            max_input_chars=_int(env, "READER_MAX_INPUT_CHARS", 200_000, low=1),
+            max_html_bytes=_int(env, "READER_MAX_HTML_BYTES", 5_000_000, low=1),
+            read_captions=_bool(env, "READER_READ_CAPTIONS", False),
+            host=env.get("READER_HOST") or "127.0.0.1",
+            port=_int(env, "READER_PORT", 8000, low=1, high=65535),
+            extra={k: v for k, v in env.items() if k.startswith("READER_") and k not in known},
+        )
+
+
+#: Setting names as they appear after ``READER_`` (lower case), in README order.
+ENV_NAMES: tuple[str, ...] = (
+    "cache_dir",
+    "rules",
+    "lexicon",
+    "max_sentence_chars",
+    "max_input_chars",
+    "max_html_bytes",
+    "read_captions",
+    "host",
+    "port",
+)
+
+
+def _paths(env: Mapping[str, str], name: str, default: Path) -> tuple[Path, ...]:
+    raw = env.get(name)
+    if not raw:
+        return (default,)
+    return tuple(Path(part) for part in raw.split(os.pathsep) if part)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{name} must be {bounds}, not {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
