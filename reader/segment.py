@@ -56,10 +56,15 @@ _CLAUSE = re.compile(r"[，、：；,:;]|——|—")
 #: laid out with spaces instead of commas): a cut there is as good as at a comma.
 _PHRASE_SPACE = re.compile(r"(?<=[^\x00-\x7f])[ \t\u3000]+(?=[^\x00-\x7f])")
 
+#: A character that may stand in a URL: anything but spaces, Chinese punctuation and quotes.
+_URL_CHAR = r"[^\s\u3000-\u303f\uff01-\uff20<>\"]"
+#: The last character of a URL: not a . , ; : ! ? or ) that ends the sentence around it.
+_URL_END = r"[^\s\u3000-\u303f\uff01-\uff20<>\".,;:!?)]"
+
 #: Spans no cut may fall inside: a period, colon or comma in them is not punctuation.
 _PROTECTED = re.compile(
-    r"(?:https?|ftp)://[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20<>\"]+"  # URLs up to CJK punct
-    r"|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+[^\s\u3000-\u303f\uff01-\uff20<>\"]*"  # www.x.cn/...
+    rf"(?:https?|ftp)://{_URL_CHAR}*{_URL_END}"  # URLs
+    rf"|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/{_URL_CHAR}*{_URL_END})?"  # www.x.cn/a
     r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"  # e-mail addresses
     r"|\d+(?:[.:,，]\d+)+"  # decimals 3.14, times 20:18, thousands 100,000
     r"|(?:[A-Za-z]\.){2,}"  # dotted initialisms: U.S., e.g., a.m.

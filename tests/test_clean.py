@@ -1,0 +1,201 @@
+"""Cleaning: chrome rules (data), duplicates, captions, titles, metadata, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reader.clean import (
+    clean_extracted,
+    clean_plain,
+    clean_text,
+    iso_time,
+    load_rules,
+    parse_rules,
+    sanitize,
+)
+from reader.config import data_dir
+from reader.errors import ConfigError, EmptyInput, InputTooLarge, NoArticleFound
+from reader.extract import ExtractedPage
+from reader.types import Kind
+
+RULES = load_rules([data_dir("rules") / "chrome.toml"])
+BODY = "这是正文的第一段，它讲了一件很重要的事情。"
+
+# (line, kind it must get) — one or more rows per shipped rule, from real pages.
+CHROME_LINES = [
+    ("(欢迎您)注销", Kind.LOGIN),
+    ("登录 | 注册", Kind.LOGIN),
+    ("当前位置: 首页>要闻动态>今日重庆", Kind.NAV),
+    ("您现在的位置：首页 > 新闻中心", Kind.NAV),
+    ("首页 > 政务公开 > 通知公告", Kind.NAV),
+    ("字号: [小] [大] 【打印正文】", Kind.CONTROL),
+    ("【字体：大 中 小】", Kind.CONTROL),
+    ("【打印本页】 【关闭窗口】", Kind.CONTROL),
+    ("分享到:", Kind.CONTROL),
+    ("扫一扫在手机打开当前页", Kind.CONTROL),
+    ("我是“渝快小宝”", Kind.ASSISTANT),
+    ("点击我,为您语音播报", Kind.ASSISTANT),
+    ("您即将离开“重庆市人民政府网站”", Kind.NOTICE),
+    ("版权所有：重庆市人民政府办公厅 渝ICP备05003300号", Kind.FOOTER),
+    ("网站标识码：5000000095", Kind.FOOTER),
+    ("网站地图 | 联系我们", Kind.FOOTER),
+    ("责任编辑：张三", Kind.FOOTER),
+    ("相关阅读", Kind.FOOTER),
+    ("发布时间:2025-09-05 20:18", Kind.META),
+    ("来源：新华社", Kind.META),
+    ("记者 刘力 摄/视觉重庆", Kind.CREDIT),
+    ("扬子晚报记者 张楠", Kind.CREDIT),
+    ("图为山西品牌丝路行（南美站）启动仪式。", Kind.CAPTION),
+]
+
+
+@pytest.mark.parametrize(("line", "kind"), CHROME_LINES)
+def test_chrome_lines(line: str, kind: Kind) -> None:
+    article = clean_text(f"标题在这里\n{line}\n{BODY}", RULES)
+    assert article.paragraphs[1].kind is kind, article.paragraphs[1]
+
+
+# Body text that merely contains chrome-like words must stay body.
+BODY_LINES = [
+    "我是一名普通的社区工作者，每天都在为居民服务，这份工作让我感到非常充实和快乐。",
+    "他们进行拍摄时遇到了大雨，但整个团队坚持完成了任务，作品最终获得了好评。",
+    "记者说他很好，身体已经完全康复，下周就能回到工作岗位，继续为大家服务。",
+    "分享经验是一种美德，许多老师都愿意把自己的教学方法分享给年轻同事。",
+    "版权保护越来越受到重视，今年全国共查处侵权盗版案件三千余起，涉案金额巨大。" * 5,
+]
+
+
+@pytest.mark.parametrize("line", BODY_LINES)
+def test_body_lines_that_look_like_chrome_stay_body(line: str) -> None:
+    article = clean_text(f"标题在这里\n{line}", RULES)
+    assert article.paragraphs[1].kind is Kind.BODY
+
+
+def test_photo_credit_at_the_end_of_a_caption_is_cut_off() -> None:
+    text = f"标题在这里\n{BODY}\n开幕式现场。记者 刘力 摄/视觉重庆\n{BODY}再来一段。"
+    caption = clean_text(text, RULES).paragraphs[2]
+    assert caption.kind is Kind.CAPTION
+    assert caption.text == "开幕式现场。"
+    assert text[caption.start : caption.end] == caption.text
+
+
+def test_caption_repeating_body_text_is_a_duplicate() -> None:
+    text = f"标题在这里\n{BODY[:12]}。（刘通摄）\n{BODY}"
+    assert clean_text(text, RULES).paragraphs[1].kind is Kind.DUPLICATE
+
+
+def test_repeated_lines_are_read_once() -> None:
+    text = f"标题在这里\n{BODY}\n  {BODY}  \n另一段。"
+    kinds = [p.kind for p in clean_text(text, RULES).paragraphs]
+    assert kinds == [Kind.TITLE, Kind.BODY, Kind.DUPLICATE, Kind.BODY]
+
+
+def test_title_is_the_first_line_that_is_not_chrome() -> None:
+    article = clean_text(f"当前位置: 首页>新闻\n\n重要会议召开\n{BODY}", RULES)
+    assert article.title == "重要会议召开"
+    assert article.paragraphs[1].kind is Kind.TITLE
+
+
+def test_a_first_line_that_is_a_sentence_is_not_a_title() -> None:
+    article = clean_text(f"{BODY}\n{BODY}再来。", RULES)
+    assert article.title is None
+    assert {p.kind for p in article.paragraphs} == {Kind.BODY}
+
+
+def test_given_title_marks_its_line() -> None:
+    article = clean_text(f"网站名\n重要会议召开\n{BODY}", RULES, title="重要会议召开")
+    assert [p.kind for p in article.paragraphs][:2] == [Kind.BODY, Kind.TITLE]
+
+
+def test_offsets_point_into_the_input() -> None:
+    text = f"  重要会议召开 \r\n\r\n\t{BODY}\r\n"
+    article = clean_text(text, RULES)
+    for paragraph in article.paragraphs:
+        assert text[paragraph.start : paragraph.end] == paragraph.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("2025-09-05 20:18", "2025-09-05T20:18"),
+        ("2025年9月5日 20时18分", "2025-09-05T20:18"),
+        ("2025/9/5", "2025-09-05"),
+        ("2025-13-05", None),
+    ],
+)
+def test_iso_time(raw: str, iso: str | None) -> None:
+    assert iso_time(raw) == iso
+
+
+def test_metadata_from_meta_lines() -> None:
+    text = f"重要会议召开\n发布时间：2025-09-05 20:18\n来源：重庆日报\n{BODY}"
+    article = clean_text(text, RULES)
+    assert (article.published, article.source) == ("2025-09-05T20:18", "重庆日报")
+
+
+def test_plain_text_keeps_everything() -> None:
+    article = clean_plain(f"分享到:\n{BODY}")
+    assert [p.kind for p in article.paragraphs] == [Kind.TITLE, Kind.BODY]
+    assert article.origin == "plain"
+
+
+def test_extracted_page_gets_its_title_line() -> None:
+    page = ExtractedPage(title="重要会议召开", published="2025-09-05", source="新华社",
+                         paragraphs=(BODY, "分享到:"))
+    article = clean_extracted(page, RULES)
+    assert article.text.startswith("重要会议召开\n\n")
+    assert [p.kind for p in article.paragraphs] == [Kind.TITLE, Kind.BODY, Kind.CONTROL]
+    assert (article.published, article.source, article.origin) == ("2025-09-05", "新华社", "html")
+
+
+def test_sanitize_keeps_length_and_drops_controls() -> None:
+    text = "正文\x00有\x07控制\r\n字符\u200b。"
+    clean = sanitize(text)
+    assert len(clean) == len(text)
+    assert "\x00" not in clean and "\x07" not in clean and "\r" not in clean
+    assert "\n" in clean
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  ", "\u3000\u3000"])
+def test_empty_input(text: str) -> None:
+    with pytest.raises(EmptyInput, match="empty"):
+        clean_text(text, RULES)
+
+
+def test_input_over_the_limit() -> None:
+    with pytest.raises(InputTooLarge, match="the limit is 100"):
+        clean_text("字" * 101, RULES, max_chars=100)
+
+
+def test_page_of_nothing_but_chrome() -> None:
+    with pytest.raises(NoArticleFound, match="no article text found"):
+        clean_text("当前位置: 首页>新闻\n分享到:\n版权所有 © 2025", RULES)
+
+
+def test_rules_are_data(tmp_path: Path) -> None:
+    extra = tmp_path / "site.toml"
+    extra.write_text(
+        '[[rule]]\nname = "weather"\nkind = "nav"\npattern = "^今日天气"\nmax_chars = 30\n',
+        encoding="utf-8",
+    )
+    rules = load_rules([data_dir("rules") / "chrome.toml", extra])
+    article = clean_text(f"重要会议召开\n今日天气：晴\n{BODY}", rules)
+    assert article.paragraphs[1].kind is Kind.NAV and article.paragraphs[1].rule == "weather"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[[rule]\n", "not valid TOML"),
+        ('[[rule]]\nname = "x"\nkind = "nav"\n', "missing field 'pattern'"),
+        ('[[rule]]\nname = "x"\nkind = "nav"\npattern = "("\n', "rule 'x'"),
+        ('[[rule]]\nname = "x"\nkind = "body"\npattern = "a"\n', "kind must be one of"),
+        ('[[rule]]\nname = "x"\nkind = "weird"\npattern = "a"\n', "rule 'x'"),
+        ('[[rule]]\nname = "x"\nkind = "nav"\npattern = "a"\nmax_chars = "9"\n', "max_chars"),
+    ],
+)
+def test_bad_rules_file(toml: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_rules(toml, "site.toml")

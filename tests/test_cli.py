@@ -1,0 +1,80 @@
+"""The command line: `reader segment` output, and one-line errors with non-zero exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEED_TEXT
+
+
+def run(args: list[str], cache: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "READER_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-m", "reader.cli", *args], input=stdin,
+                          capture_output=True, env=env, timeout=120, check=False)
+
+
+def test_segment_json_lines(session_cache: Path) -> None:
+    result = run(["segment", str(SEED_TEXT), "--json"], session_cache)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert {"index", "kind", "text", "speak", "paragraph", "start", "end"} <= set(records[0])
+    assert records[0]["kind"] == "title"
+    assert [r["index"] for r in records] == list(range(len(records)))
+    text = SEED_TEXT.read_text(encoding="utf-8")
+    assert all(text[r["start"] : r["end"]] == r["text"] for r in records)
+    assert any("二〇二五年" in r["speak"] for r in records)
+
+
+def test_segment_reads_stdin_and_detects_html(session_cache: Path) -> None:
+    html = ("<html><head><title>重要会议召开_新闻网</title></head><body><h1>重要会议召开</h1>"
+            "<p>这是正文的第一段，它讲了一件很重要的事情，大家都很关心。</p>"
+            "<p>这是正文的第二段，它补充了更多的细节和背景信息。</p></body></html>")
+    result = run(["segment", "-", "--json"], session_cache, stdin=html.encode("gb18030"))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert records[0]["kind"] == "title" and records[0]["text"] == "重要会议召开"
+    assert records[1]["text"].startswith("这是正文的第一段")
+
+
+def test_plain_listing(session_cache: Path) -> None:
+    result = run(["segment", "-", "--format", "plain"], session_cache,
+                 stdin="标题\n增长3.5%。".encode())
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "title" in out and "百分之三点五" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["segment", "/no/such/file.txt"], None, "no such file"),
+        (["segment", "/"], None, "is a folder"),
+        (["segment", "-"], b"   \n\t ", "empty"),
+        (["segment", "-"], b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary"),
+        (["segment", "-", "--max-chars", "3"], b"text", "--max-chars"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr(
+    session_cache: Path, args: list[str], stdin: bytes | None, message: str
+) -> None:
+    result = run(args, session_cache, stdin=stdin)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("reader: ") and message in lines[0], lines
+
+
+def test_bad_configuration_exits_1(session_cache: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]\n", encoding="utf-8")
+    env = {**os.environ, "READER_CACHE_DIR": str(session_cache), "READER_RULES": str(bad)}
+    result = subprocess.run([sys.executable, "-m", "reader.cli", "segment", str(SEED_TEXT)],
+                            capture_output=True, env=env, timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.decode().count("\n") == 1 and "not valid TOML" in result.stderr.decode()
