@@ -75,7 +75,7 @@ def _rule(entry: dict[str, object], origin: str) -> Rule:
         pattern = re.compile(str(entry["pattern"]))
     except KeyError as exc:
         raise ConfigError(f"{where}: missing field {exc.args[0]!r}") from exc
-    except ValueError as exc:  # unknown kind, or re.error (a ValueError subclass)
+    except (ValueError, re.error) as exc:  # an unknown kind, a broken pattern
         raise ConfigError(f"{where}: {exc}") from exc
     if kind not in RULE_KINDS:
         raise ConfigError(f"{where}: kind must be one of {sorted(RULE_KINDS)}, not {kind!r}")

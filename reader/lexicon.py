@@ -57,7 +57,22 @@ class Lexicon:
 
     def _pieces(self, text: str, words: Words) -> Iterator[Piece]:
         for token in words.tokens(text):
-            yield Piece(token.word, self.entries.get(token.word))
+            say = self.entries.get(token.word)
+            if say is not None and _glued(text, token.start, token.end):
+                say = None
+            yield Piece(token.word, say)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Is a Latin or digit token stuck to more Latin or digits? jieba cuts a known word out
+    of a longer run of letters (CMG out of CMGX); that run is the real word."""
+    before = text[start - 1 : start]
+    after = text[end : end + 1]
+    return _latin(before) and _latin(text[start]) or _latin(after) and _latin(text[end - 1])
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 def _merge(pieces: Iterable[Piece]) -> Iterator[Piece]:

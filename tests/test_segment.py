@@ -120,12 +120,8 @@ def test_title_is_one_segment_when_it_fits(words: Words) -> None:
 def test_long_title_is_cut_between_sub_headlines(words: Words) -> None:
     title = "习近平向2025世界智能产业博览会致贺信 促进智能产业健康蓬勃发展 让智能成果更好惠及各国人民"
     pieces = _spans(title, words, Kind.TITLE, max_chars=30)
-    assert [p.strip() for p in pieces] == [
-        "习近平向2025世界智能产业博览会致贺信",
-        "促进智能产业健康蓬勃发展",
-        "让智能成果更好惠及各国人民",
-    ] or all(p.endswith((" ", "信", "展", "民")) for p in pieces)
-    assert all(weight(p) <= 30 for p in pieces)
+    assert pieces == ["习近平向2025世界智能产业博览会致贺信",
+                      "促进智能产业健康蓬勃发展 让智能成果更好惠及各国人民"]
 
 
 def test_segments_carry_the_lexicon_entries_they_used(pipeline: TextPipeline) -> None:
@@ -180,6 +176,7 @@ def test_any_text_gives_segments_or_a_clear_error(pipeline: TextPipeline, text: 
         article = pipeline.from_page_text(text)
     except InputError:
         return
+    assert len(article.text) == len(text)
     for segment in pipeline.segments(article):
         assert segment.speak and not set("<>&") & set(segment.speak)
-        assert text[segment.start : segment.end] == segment.text
+        assert article.text[segment.start : segment.end] == segment.text
