@@ -64,7 +64,8 @@ def main() -> None:
     print(f"largest page {largest.name} ({len(data) / 1024:.0f} KB), decode+extract+clean: "
           f"{html_ms:.1f} ms median  (target <= 150 ms)")
     print(f"largest page, extract + segment: {html_all_ms:.1f} ms median")
-    print(f"start-up with jieba's dictionary cached: {startup:.2f} s median of 5  (target <= 1.5 s)")
+    print(f"start-up with jieba's dictionary cached: {startup:.2f} s median of 5"
+          "  (target <= 1.5 s)")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,9 @@ def sanitize(text: str) -> str:
 
 
 def _is_control(ch: str) -> bool:
-    return ch not in "\n\t" and unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} and ch != "\u200d"
+    # Format characters go too (zero-width spaces, direction marks), but the zero-width
+    # joiner stays: it holds emoji sequences together, and normalisation drops those whole.
+    return ch not in "\n\t\u200d" and unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"}
 
 
 def check_size(text: str, max_chars: int) -> None:

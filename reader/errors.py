@@ -3,7 +3,7 @@
 All of them descend from one root, so a caller can catch ``ReaderError`` and know it is ours::
 
     ReaderError
-    ├── InputError              the caller's input cannot be read as an article (HTTP 4xx, CLI exit 2)
+    ├── InputError              the input cannot be read as an article (HTTP 4xx, CLI exit 2)
     │   ├── EmptyInput          nothing but whitespace, markup or punctuation
     │   ├── InputTooLarge       over the configured size limit
     │   ├── UndecodableInput    binary data, or bytes in no known text encoding

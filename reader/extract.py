@@ -36,8 +36,8 @@ from difflib import SequenceMatcher
 
 import trafilatura
 from charset_normalizer import from_bytes
-from lxml.etree import strip_tags
-from lxml.html import Element, HtmlElement
+from lxml.etree import strip_tags  # type: ignore[import-untyped, unused-ignore]
+from lxml.html import Element, HtmlElement  # type: ignore[import-untyped, unused-ignore]
 
 from reader.errors import EmptyInput, NoArticleFound, UndecodableInput
 

@@ -74,7 +74,8 @@ _PROTECTED = re.compile(
 #: Abbreviations whose period does not end a sentence (compared in lower case).
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt vs etc inc ltd co corp no nos fig figs vol pp ed eds"
-    " jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rev hon approx dept est".split()
+    " jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rev hon approx dept"
+    " est".split()
 )
 
 #: The word before a period, to look it up in ABBREVIATIONS.
@@ -336,10 +337,14 @@ def _join_spoken(parts: list[str]) -> str:
     """Join spoken pieces, keeping a space between two Latin words."""
     out = ""
     for part in filter(None, parts):
-        if out and out[-1].isascii() and out[-1].isalnum() and part[0].isascii() and part[0].isalnum():
+        if out and _latin(out[-1]) and _latin(part[0]):
             out += " "
         out += part
     return out
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 def segment_article(article: Article, words: Words, lexicon: Lexicon,

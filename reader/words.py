@@ -66,7 +66,8 @@ class Words:
 def _new_word_freq(tokenizer: jieba.Tokenizer) -> int:
     # e^(mean log-frequency) of the dictionary would be exact; a fixed fraction of the total
     # count is close enough and constant-time: about 1 in 100,000 tokens.
-    return max(2, math.ceil(tokenizer.total / 100_000))
+    total: int = tokenizer.total
+    return max(2, math.ceil(total / 100_000))
 
 
 def load_words(cache_dir: Path, extra_words: Iterable[str] = ()) -> Words:

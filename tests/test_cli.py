@@ -13,7 +13,9 @@ import pytest
 from tests.conftest import SEED_TEXT
 
 
-def run(args: list[str], cache: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    args: list[str], cache: Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "READER_CACHE_DIR": str(cache)}
     return subprocess.run([sys.executable, "-m", "reader.cli", *args], input=stdin,
                           capture_output=True, env=env, timeout=120, check=False)

@@ -58,9 +58,12 @@ def _spans(text: str, words: Words, kind: Kind = Kind.BODY, **options: object) -
     return [text[a:b] for a, b in paragraph_spans(paragraph, words, SegmentOptions(**options))]
 
 
-LONG = ("中国愿同世界各国广泛开展人工智能领域国际合作，加强发展战略、治理规则、技术标准等方面的对接协调，"
-        "促进智能产业健康蓬勃发展，让智能成果更好惠及各国人民，共同开创数字文明美好新未来，"
-        "携手开辟产业发展新赛道，推动科技创新实现新突破。")
+LONG = (
+    "中国愿同世界各国广泛开展人工智能领域国际合作，"
+    "加强发展战略、治理规则、技术标准等方面的对接协调，"
+    "促进智能产业健康蓬勃发展，让智能成果更好惠及各国人民，共同开创数字文明美好新未来，"
+    "携手开辟产业发展新赛道，推动科技创新实现新突破。"
+)
 
 
 def test_long_sentence_is_cut_at_clause_punctuation(words: Words) -> None:
@@ -118,7 +121,8 @@ def test_title_is_one_segment_when_it_fits(words: Words) -> None:
 
 
 def test_long_title_is_cut_between_sub_headlines(words: Words) -> None:
-    title = "习近平向2025世界智能产业博览会致贺信 促进智能产业健康蓬勃发展 让智能成果更好惠及各国人民"
+    title = ("习近平向2025世界智能产业博览会致贺信 促进智能产业健康蓬勃发展"
+             " 让智能成果更好惠及各国人民")
     pieces = _spans(title, words, Kind.TITLE, max_chars=30)
     assert pieces == ["习近平向2025世界智能产业博览会致贺信",
                       "促进智能产业健康蓬勃发展 让智能成果更好惠及各国人民"]
@@ -137,7 +141,9 @@ def test_segments_carry_the_lexicon_entries_they_used(pipeline: TextPipeline) ->
 
 _ALPHABET = st.sampled_from(
     list("的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学")
-    + list("，。！？；：、“”（）《》…,.!?;: \n") + list("abcXYZ0123456789") + ["3.14", "20:18", "U.S."]
+    + list("，。！？；：、“”（）《》…,.!?;: \n")
+    + list("abcXYZ0123456789")
+    + ["3.14", "20:18", "U.S."]
 )
 _TEXT = st.lists(_ALPHABET, min_size=1, max_size=300).map("".join)
 
