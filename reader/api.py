@@ -124,6 +124,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 def _validation_detail(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
+        if error.get("type") == "json_invalid":
+            return "the request body is not valid JSON; send an object like {\"text\": \"...\"}"
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "the request body is not valid JSON of the expected shape"

@@ -324,12 +324,12 @@ def speak_text(display: str, kind: Kind, lexicon: Lexicon, words: Words,
     pause = _TITLE_PAUSE if kind is Kind.TITLE else _PHRASE_PAUSE
     spoken: list[str] = []
     used: list[tuple[str, str]] = []
-    for piece in lexicon.split(display, words):
+    for piece in lexicon.split(_PHRASE_SPACE.sub(pause, display), words):
         if piece.say is not None:
             spoken.append(piece.say)
             used.append((piece.text, piece.say))
         else:
-            spoken.append(normalize(_PHRASE_SPACE.sub(pause, piece.text), level))
+            spoken.append(normalize(piece.text, level))
     return _join_spoken(spoken), tuple(used)
 
 

@@ -77,6 +77,7 @@ def test_malformed_json_is_a_problem(client: TestClient) -> None:
                            headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+    assert "not valid JSON" in response.json()["detail"]
 
 
 def test_unknown_path_is_a_problem(client: TestClient) -> None:

@@ -48,6 +48,8 @@ def test_title_is_read_with_pauses_between_sub_headlines(segments: list[Segment]
     first = segments[0]
     assert " " in first.text
     assert "致贺信。促进" in first.speak.replace(" ", "")
+    # A lexicon word right after a pause keeps the pause: 主持 苗圩 -> 主持。苗围
+    assert "胡衡华主持。苗围程丽华出席" in "".join(s.speak for s in segments[:2])
 
 
 def test_publication_time_is_read_once(segments: list[Segment]) -> None:
