@@ -162,9 +162,23 @@ def _apply_rules(line: _Line, rules: list[Rule]) -> None:
         line.rule = rule.name
         if rule.tail:
             _split_credit(line, found.start())
+            _recheck_credit(line, rules)
         else:
             line.kind = rule.kind
         return
+
+
+def _recheck_credit(line: _Line, rules: list[Rule]) -> None:
+    """What is left after cutting a credit may be a credit too (图片来源：每经记者 张三 摄)."""
+    if line.kind is not Kind.CAPTION:
+        return
+    for rule in rules:
+        if rule.kind is Kind.CREDIT and not rule.tail and rule.match(line.text):
+            line.kind, line.rule = Kind.CREDIT, rule.name
+            return
+        if rule.kind is Kind.CREDIT and rule.tail and rule.pattern.fullmatch(line.text):
+            line.kind, line.rule = Kind.CREDIT, rule.name
+            return
 
 
 def _split_credit(line: _Line, credit_at: int) -> None:

@@ -21,7 +21,7 @@ class Kind(StrEnum):
     # Page chrome: kept in the article so offsets stay whole, never read.
     NAV = "nav"  # navigation and breadcrumbs ("当前位置: 首页>...")
     LOGIN = "login"  # login, logout, welcome links
-    CONTROL = "control"  # font size, print, share, close controls
+    CONTROL = "control"  # font size, print, share, comment controls and other page furniture
     FOOTER = "footer"  # copyright, ICP licence, site owner lines
     NOTICE = "notice"  # "you are about to leave this site" and similar
     ASSISTANT = "assistant"  # the voice assistant's own greeting

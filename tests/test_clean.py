@@ -48,6 +48,21 @@ CHROME_LINES = [
     ("记者 刘力 摄/视觉重庆", Kind.CREDIT),
     ("扬子晚报记者 张楠", Kind.CREDIT),
     ("图为山西品牌丝路行（南美站）启动仪式。", Kind.CAPTION),
+    ("▲搜救现场", Kind.CAPTION),
+    ("原标题：视界丨这个中国人习以为常的地方", Kind.NOTICE),
+    ("安装新浪财经客户端第一时间接收最全面的市场资讯→【下载地址】", Kind.CONTROL),
+    ("扫描下方二维码关注我们", Kind.CONTROL),
+    ("我要跟帖", Kind.CONTROL),
+    ("/10", Kind.CONTROL),
+    ("为您推荐", Kind.FOOTER),
+    ("关键词 >> 共享充电宝", Kind.FOOTER),
+    ("未经授权禁止转载", Kind.FOOTER),
+    ("2019-09-07 15:14:21 来源：观察者网", Kind.META),
+    ("（实习生王金茹对此文亦有贡献）", Kind.CREDIT),
+    ("图片来源：视觉中国", Kind.CREDIT),
+    ("采写：南都见习记者 林子沛", Kind.CREDIT),
+    ("图片来源：每经记者 张三 摄", Kind.CREDIT),
+    ("▲广州日报全媒体图片记者黎旭阳、李妍摄", Kind.CREDIT),
 ]
 
 
