@@ -42,6 +42,18 @@ class Settings:
     read_captions: bool = False  # READER_READ_CAPTIONS: read photo captions aloud
     host: str = "127.0.0.1"  # READER_HOST: address `reader serve` listens on
     port: int = 8000  # READER_PORT: port `reader serve` listens on
+    voices_dir: Path = field(default_factory=lambda: data_dir("voices"))  # READER_VOICES_DIR
+    default_voice: str = "xiaoxiao"  # READER_DEFAULT_VOICE: preset used when none is asked for
+    engines: tuple[str, ...] = ("edge", "espeak")  # READER_ENGINES: fallback chain, in order
+    cache_max_bytes: int = 2_000_000_000  # READER_CACHE_MAX_BYTES: evict beyond this
+    edge_url: str | None = None  # READER_EDGE_URL: Edge WebSocket endpoint (tests, mirrors)
+    edge_voice_list_url: str | None = None  # READER_EDGE_VOICE_LIST_URL: its voice list
+    edge_proxy: str | None = None  # READER_EDGE_PROXY: HTTP proxy for reaching Edge
+    edge_timeout: float = 15.0  # READER_EDGE_TIMEOUT: seconds for one whole request
+    edge_connections: int = 4  # READER_EDGE_CONNECTIONS: concurrent connections to Edge
+    edge_retries: int = 2  # READER_EDGE_RETRIES: retries of a transient failure
+    edge_breaker_failures: int = 3  # READER_EDGE_BREAKER_FAILURES: failures that open it
+    edge_breaker_cooldown: float = 60.0  # READER_EDGE_BREAKER_COOLDOWN: seconds it stays open
     extra: Mapping[str, str] = field(default_factory=dict)  # unknown READER_* names, for warnings
 
     @classmethod
@@ -58,6 +70,18 @@ class Settings:
             read_captions=_bool(env, "READER_READ_CAPTIONS", False),
             host=env.get("READER_HOST") or "127.0.0.1",
             port=_int(env, "READER_PORT", 8000, low=1, high=65535),
+            voices_dir=Path(env.get("READER_VOICES_DIR") or data_dir("voices")),
+            default_voice=env.get("READER_DEFAULT_VOICE") or "xiaoxiao",
+            engines=_names(env, "READER_ENGINES", ("edge", "espeak")),
+            cache_max_bytes=_int(env, "READER_CACHE_MAX_BYTES", 2_000_000_000, low=1_000_000),
+            edge_url=env.get("READER_EDGE_URL") or None,
+            edge_voice_list_url=env.get("READER_EDGE_VOICE_LIST_URL") or None,
+            edge_proxy=env.get("READER_EDGE_PROXY") or None,
+            edge_timeout=_float(env, "READER_EDGE_TIMEOUT", 15.0, low=0.1),
+            edge_connections=_int(env, "READER_EDGE_CONNECTIONS", 4, low=1, high=64),
+            edge_retries=_int(env, "READER_EDGE_RETRIES", 2, low=0, high=10),
+            edge_breaker_failures=_int(env, "READER_EDGE_BREAKER_FAILURES", 3, low=1),
+            edge_breaker_cooldown=_float(env, "READER_EDGE_BREAKER_COOLDOWN", 60.0, low=0.0),
             extra={k: v for k, v in env.items() if k.startswith("READER_") and k not in known},
         )
 
@@ -73,6 +97,18 @@ ENV_NAMES: tuple[str, ...] = (
     "read_captions",
     "host",
     "port",
+    "voices_dir",
+    "default_voice",
+    "engines",
+    "cache_max_bytes",
+    "edge_url",
+    "edge_voice_list_url",
+    "edge_proxy",
+    "edge_timeout",
+    "edge_connections",
+    "edge_retries",
+    "edge_breaker_failures",
+    "edge_breaker_cooldown",
 )
 
 
@@ -81,6 +117,29 @@ def _paths(env: Mapping[str, str], name: str, default: Path) -> tuple[Path, ...]
     if not raw:
         return (default,)
     return tuple(Path(part) for part in raw.split(os.pathsep) if part)
+
+
+def _names(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    names = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not names:
+        raise ConfigError(f"{name} must name at least one engine, e.g. edge,espeak")
+    return names
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not value >= low:  # also refuses NaN
+        raise ConfigError(f"{name} must be at least {low}, not {value}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:

@@ -8,8 +8,19 @@ All of them descend from one root, so a caller can catch ``ReaderError`` and kno
     │   ├── InputTooLarge       over the configured size limit
     │   ├── UndecodableInput    binary data, or bytes in no known text encoding
     │   └── NoArticleFound      a page with no article text in it
+    │   ├── NothingToSay        the text has nothing an engine can speak (punctuation only)
+    │   └── BadProsody          rate, volume or pitch out of range
     ├── ConfigError             a setting or a data file (rules, lexicon, voices) is wrong
-    └── LookupMiss              a named thing does not exist (also a ``KeyError``)
+    ├── LookupMiss              a named thing does not exist (also a ``KeyError``)
+    │   ├── UnknownVoice        no such voice preset (the message lists the valid ones)
+    │   └── UnknownEngine       no such engine (the message lists the valid ones)
+    ├── EngineError             one engine could not speak one text
+    │   ├── EngineUnavailable   transient: network, 429/5xx, no audio, circuit open
+    │   │   └── EngineTimeout   the request ran past its deadline (fall back; do not wait again)
+    │   ├── EngineRejected      permanent: the engine refuses this voice or text; do not retry
+    │   └── BadAudio            audio came back but failed validation (empty, undecodable, short)
+    ├── NoEngineAvailable       every engine in the fallback chain failed (HTTP 503)
+    └── CacheError              the cache folder cannot be used (logged; audio is still returned)
 
 Messages are written for a person: they say what was wrong and what to do about it.
 """
@@ -45,9 +56,61 @@ class ConfigError(ReaderError):
     """A setting or a data file is invalid."""
 
 
+class NothingToSay(InputError):
+    """The text has nothing an engine can speak."""
+
+
+class BadProsody(InputError):
+    """Rate, volume or pitch is out of range."""
+
+
 class LookupMiss(ReaderError, KeyError):
     """A named thing (voice, engine, article) does not exist."""
 
     def __str__(self) -> str:
         # KeyError.__str__ would quote the message; keep it readable.
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownVoice(LookupMiss):
+    """No voice preset of that name."""
+
+
+class UnknownEngine(LookupMiss):
+    """No engine of that name."""
+
+
+class EngineError(ReaderError):
+    """One engine could not speak one text. ``engine`` names it."""
+
+    def __init__(self, message: str, engine: str = "") -> None:
+        super().__init__(message)
+        self.engine = engine
+
+
+class EngineUnavailable(EngineError):
+    """A transient failure: worth a retry, or the next engine in the chain."""
+
+
+class EngineTimeout(EngineUnavailable):
+    """The request ran past its deadline."""
+
+
+class EngineRejected(EngineError):
+    """A permanent failure for this voice or text: retrying will not help."""
+
+
+class BadAudio(EngineError):
+    """Audio came back but is empty, undecodable, or too short for its text."""
+
+
+class NoEngineAvailable(ReaderError):
+    """Every engine in the fallback chain failed. ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: float = 30.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CacheError(ReaderError):
+    """The cache folder cannot be used."""

@@ -1,13 +1,15 @@
 """Frozen values that cross stage boundaries.
 
-``Article`` leaves cleaning, ``Segment`` leaves segmentation. Offsets are character offsets
+``Article`` leaves cleaning, ``Segment`` leaves segmentation, ``Voice`` comes from the
+presets in ``voices/``, ``Prosody`` from the caller, and ``Audio`` leaves an engine. Offsets are character offsets
 (Python ``str`` indices) into ``Article.text``, the text the service worked from: the input
 text itself for page text and editor text, the extracted main text for HTML.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -74,3 +76,64 @@ class Segment:
     start: int  # offset of the first character in ``Article.text``
     end: int  # offset one past the last character in ``Article.text``
     lexicon: tuple[tuple[str, str], ...] = ()  # lexicon entries (word, say) that fired, in order
+
+
+# ---------------------------------------------------------------- speech
+
+
+@dataclass(frozen=True, slots=True)
+class Prosody:
+    """How fast, loud and high a voice speaks, relative to its default.
+
+    The ranges are what edge accepts and what still sounds like speech; ``check()`` enforces
+    them. Every engine maps them onto its own scale.
+    """
+
+    rate: int = 0  # percent, -50..+100 (+100 is twice as fast)
+    volume: int = 0  # percent, -50..+50
+    pitch: int = 0  # hertz, -50..+50
+
+    RATE = (-50, 100)
+    VOLUME = (-50, 50)
+    PITCH = (-50, 50)
+
+    def key(self) -> str:
+        """Stable text form, for cache keys and logs: ``rate=+0%,volume=+0%,pitch=+0Hz``."""
+        return f"rate={self.rate:+d}%,volume={self.volume:+d}%,pitch={self.pitch:+d}Hz"
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """A voice preset from ``voices/``: one friendly name, a voice per engine."""
+
+    id: str  # the preset's name, used in URLs and on the command line: "xiaoxiao"
+    label: str  # what a person sees: "晓晓 · 普通话女声"
+    language: str  # BCP 47 tag: "zh-CN", "zh-HK", "en-US"
+    engines: Mapping[str, str] = field(default_factory=dict)  # engine name -> its voice name
+    gender: str = ""  # "female", "male", or ""
+    description: str = ""  # one line: what the voice is for
+
+    def for_engine(self, engine: str) -> str | None:
+        """This preset's voice name on ``engine``, or None if the engine has none."""
+        return self.engines.get(engine)
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """Where a word or sentence falls in a clip (edge reports them; others may estimate)."""
+
+    kind: str  # "word" or "sentence"
+    text: str  # the word or sentence as the engine saw it
+    offset_ms: float  # start, from the beginning of the clip
+    duration_ms: float  # how long it is spoken
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """One synthesised clip: MP3, 24 kHz, mono, as every engine produces it."""
+
+    data: bytes  # the MP3 bytes, no ID3 tag
+    duration_ms: float  # decoded duration
+    engine: str  # name of the engine that spoke
+    voice: str  # the engine's voice name ("zh-CN-XiaoxiaoNeural", "cmn")
+    boundaries: tuple[Boundary, ...] = ()  # word and sentence timings, where known

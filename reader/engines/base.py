@@ -1,0 +1,48 @@
+"""The engine interface: one abstract coroutine, a stable name and a revision.
+
+An engine turns one sentence into one ``Audio`` clip (MP3, 24 kHz, mono). ``name`` and
+``revision`` both enter the cache key: bump ``revision`` whenever a change makes the engine
+sound different, and old clips stop being served.
+
+Engines raise only ``EngineError`` subclasses (``EngineUnavailable`` for transient failures,
+``EngineRejected`` for permanent ones, ``BadAudio`` for clips that fail validation): third-party
+exceptions are translated at the adapter's edge. Retries, deadlines and circuit breaking that
+are specific to a remote service live in that engine; fallback between engines lives in
+``reader.pipeline``, once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+
+from reader.types import Audio, Prosody, Voice
+
+
+class Engine(ABC):
+    """A speech engine."""
+
+    #: Stable name: in the registry, in cache keys, in every response ("edge", "espeak").
+    name: str = ""
+    #: Changes whenever the engine's output for the same input changes (cache key).
+    revision: str = "1"
+
+    @abstractmethod
+    async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
+        """Speak ``text`` (already normalised, one sentence) with ``voice``."""
+
+    async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[bytes]:
+        """MP3 bytes as they are produced. Engines that can stream override this; the
+        default yields the whole clip at once. The caller validates what it receives."""
+        audio = await self.synthesize(text, voice, prosody)
+        yield audio.data
+
+    def voice_name(self, voice: Voice) -> str | None:
+        """The engine's own voice for a preset, or None if it cannot speak it."""
+        return voice.for_engine(self.name)
+
+    async def aclose(self) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Release connections and threads. The default has nothing to release."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} r{self.revision}>"

@@ -1,0 +1,209 @@
+"""The edge engine: Microsoft Edge's online neural voices through the real edge-tts client.
+
+One sentence per request. What the client does not do for us (see shared/EDGE-NOTES.md) is
+done here: a deadline around the whole request (the client's own timeout only bounds the
+handshake), retries with capped exponential backoff and jitter for transient failures, none
+for permanent ones, a cap on concurrent connections (Microsoft throttles floods), a circuit
+breaker so an outage costs a few failures instead of one per sentence, and validation of the
+clip's length (a dropped stream ends quietly with partial audio).
+
+Every third-party exception is translated here into ``EngineUnavailable`` (transient),
+``EngineRejected`` (permanent) or ``BadAudio``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import aiohttp
+import edge_tts
+import edge_tts.communicate
+import edge_tts.exceptions
+import edge_tts.voices
+
+from reader.engines.base import Engine
+from reader.engines.breaker import CircuitBreaker
+from reader.engines.validate import check_clip
+from reader.errors import (
+    BadAudio,
+    EngineError,
+    EngineRejected,
+    EngineTimeout,
+    EngineUnavailable,
+)
+from reader.types import Audio, Boundary, Prosody, Voice
+
+log = logging.getLogger(__name__)
+
+#: edge-tts reports offsets and durations in 100-nanosecond ticks.
+TICKS_PER_MS = 10_000
+#: Handshake statuses worth a retry: throttled, or the service is having a bad day.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: edge-tts's own exceptions for a malformed or empty answer: the service, not our input.
+_EDGE_ERRORS = (
+    edge_tts.exceptions.NoAudioReceived,
+    edge_tts.exceptions.UnexpectedResponse,
+    edge_tts.exceptions.UnknownResponse,
+    edge_tts.exceptions.WebSocketError,
+    edge_tts.exceptions.SkewAdjustmentError,
+)
+
+
+class Communicate(Protocol):
+    """What we use of ``edge_tts.Communicate`` (the real class is the default)."""
+
+    def stream(self) -> Any: ...
+
+
+CommunicateFactory = Callable[..., Communicate]
+
+
+def prosody_args(prosody: Prosody) -> dict[str, str]:
+    """Edge's prosody strings: ``rate="+10%"``, ``volume="-5%"``, ``pitch="+3Hz"``."""
+    return {
+        "rate": f"{prosody.rate:+d}%",
+        "volume": f"{prosody.volume:+d}%",
+        "pitch": f"{prosody.pitch:+d}Hz",
+    }
+
+
+class EdgeEngine(Engine):
+    """Edge's neural voices, one sentence per request, with retries and a breaker."""
+
+    name = "edge"
+    revision = f"edge-tts-{edge_tts.__version__}"
+
+    def __init__(
+        self,
+        *,
+        communicate: CommunicateFactory = edge_tts.Communicate,
+        url: str | None = None,
+        voice_list_url: str | None = None,
+        proxy: str | None = None,
+        timeout: float = 15.0,
+        retries: int = 2,
+        connections: int = 4,
+        breaker: CircuitBreaker | None = None,
+        backoff_base: float = 0.25,
+        backoff_cap: float = 4.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        # edge-tts reads these module globals at call time: one endpoint per process.
+        if url:
+            setattr(edge_tts.communicate, "WSS_URL", url)  # noqa: B010 (not re-exported)
+        if voice_list_url:
+            setattr(edge_tts.voices, "VOICE_LIST", voice_list_url)  # noqa: B010
+        self._communicate = communicate
+        self._proxy = proxy
+        self.timeout = timeout
+        self.retries = retries
+        self._slots = asyncio.Semaphore(connections)
+        self.breaker = breaker or CircuitBreaker()
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._sleep = sleep
+        self._jitter = jitter
+
+    # ------------------------------------------------------------ the engine interface
+
+    async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
+        name = self._voice(voice)
+        for attempt in range(self.retries + 1):
+            self._check_breaker()
+            try:
+                audio = await self._attempt(text, name, prosody)
+            except EngineRejected:
+                self.breaker.release()
+                raise
+            except (EngineUnavailable, BadAudio) as exc:
+                self.breaker.failure()
+                # A timeout already cost the whole deadline: fall back instead of waiting again.
+                if attempt == self.retries or isinstance(exc, EngineTimeout):
+                    raise
+                log.info("edge: %s; retry %d of %d", exc, attempt + 1, self.retries)
+                await self._sleep(self.backoff(attempt))
+                continue
+            except BaseException:
+                self.breaker.release()
+                raise
+            self.breaker.success()
+            return audio
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^attempt)]."""
+        return self._jitter() * min(self._backoff_cap, self._backoff_base * 2.0**attempt)
+
+    # ------------------------------------------------------------ one attempt
+
+    async def _attempt(self, text: str, name: str, prosody: Prosody) -> Audio:
+        try:
+            async with self._slots:
+                audio = await asyncio.wait_for(self._request(text, name, prosody), self.timeout)
+        except TimeoutError:
+            message = f"edge did not finish within {self.timeout:g} s"
+            raise EngineTimeout(message, self.name) from None
+        check_clip(audio, text, prosody)
+        return audio
+
+    async def _request(self, text: str, name: str, prosody: Prosody) -> Audio:
+        try:
+            communicate = self._communicate(text, name, boundary="WordBoundary",
+                                            proxy=self._proxy, **prosody_args(prosody))
+        except (ValueError, TypeError) as exc:  # the client's own argument checks
+            raise EngineRejected(f"edge cannot use these settings: {exc}", self.name) from exc
+        chunks: list[bytes] = []
+        boundaries: list[Boundary] = []
+        try:
+            async for chunk in communicate.stream():
+                if chunk["type"] == "audio":
+                    chunks.append(chunk["data"])
+                else:
+                    boundaries.append(_boundary(chunk))
+        except aiohttp.WSServerHandshakeError as exc:
+            raise self._handshake_error(exc) from exc
+        except edge_tts.exceptions.NoAudioReceived as exc:
+            raise EngineUnavailable(f"edge sent no audio for voice {name}", self.name) from exc
+        except (*_EDGE_ERRORS, aiohttp.ClientError, OSError, ValueError) as exc:
+            raise EngineUnavailable(f"edge failed: {type(exc).__name__}: {exc}",
+                                    self.name) from exc
+        data = b"".join(chunks)
+        # 48 kbit/s CBR: the byte count gives the duration exactly (EDGE-NOTES.md).
+        return Audio(data=data, duration_ms=len(data) * 8 / 48, engine=self.name, voice=name,
+                     boundaries=tuple(boundaries))
+
+    # ------------------------------------------------------------ helpers
+
+    def _voice(self, voice: Voice) -> str:
+        name = self.voice_name(voice)
+        if not name:
+            raise EngineRejected(f"voice {voice.id!r} has no edge voice", self.name)
+        return name
+
+    def _check_breaker(self) -> None:
+        if not self.breaker.allow():
+            raise EngineUnavailable(
+                f"edge is resting after repeated failures; next try in"
+                f" {self.breaker.retry_after():.0f} s",
+                self.name,
+            )
+
+    def _handshake_error(self, exc: aiohttp.WSServerHandshakeError) -> EngineError:
+        if exc.status in TRANSIENT_STATUSES:
+            return EngineUnavailable(f"edge answered HTTP {exc.status}", self.name)
+        if exc.status == 403:
+            # The client already corrected its clock and retried once: Microsoft refuses us.
+            return EngineUnavailable("edge refused the connection (HTTP 403)", self.name)
+        return EngineRejected(f"edge refused the request (HTTP {exc.status})", self.name)
+
+
+def _boundary(chunk: dict[str, Any]) -> Boundary:
+    kind = "word" if chunk["type"] == "WordBoundary" else "sentence"
+    return Boundary(kind=kind, text=str(chunk.get("text", "")),
+                    offset_ms=float(chunk["offset"]) / TICKS_PER_MS,
+                    duration_ms=float(chunk["duration"]) / TICKS_PER_MS)
