@@ -20,14 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reader.errors import ConfigError, EmptyInput, InputTooLarge, NoArticleFound
-from reader.extract import ExtractedPage
+from reader.extract import ExtractedPage, iso_datetime
 from reader.types import Article, Kind, Paragraph
 
 #: Kinds a rule may assign. Title and body are decided by position, never by a rule.
 RULE_KINDS = frozenset(Kind) - {Kind.TITLE, Kind.BODY, Kind.DUPLICATE}
 
-#: A line ending in one of these is a sentence, so it is body text, not a headline.
-_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]】》\"']*$")
+#: A line ending in a full stop (or ; …) is a sentence, so it is body text, not a headline.
+#: Question and exclamation marks do end headlines ("……啥来头？", "奖金711万元！").
+_STATEMENT_END = re.compile(r"(?:[。；;…]|(?<![A-Z])\.)[”’」』）)\]】》\"']*$")
+
+#: A full stop inside a line means it holds several sentences: a paragraph, not a headline.
+_INNER_STOP = re.compile(r"[。；;]|\.\s+[A-Z]")
 
 #: A headline is short: longer first lines are body text that happens to come first.
 TITLE_MAX_CHARS = 200
@@ -127,6 +131,16 @@ def check_size(text: str, max_chars: int) -> None:
         raise EmptyInput("the input is empty: there is no text to read")
 
 
+def _with_title(text: str, title: str | None) -> str:
+    """``text``, with ``title`` and a blank line in front unless one of its lines is the title."""
+    if title is None or not title.strip():
+        return text
+    wanted = _squash(title)
+    if any(_squash(line) == wanted for line in text.splitlines()):
+        return text
+    return f"{sanitize(title.strip())}\n\n{text}"
+
+
 def _squash(text: str) -> str:
     """Text with all whitespace removed: how lines are compared for duplicates."""
     return "".join(text.split())
@@ -217,33 +231,24 @@ def _mark_title(lines: list[_Line], title: str | None) -> str | None:
         for line in lines:
             if line.kind is Kind.BODY and _squash(line.text) == wanted:
                 line.kind = Kind.TITLE
-                break
         return title
     for line in lines:
         if line.kind is not Kind.BODY:
             continue
-        if len(line.text) <= TITLE_MAX_CHARS and not _SENTENCE_END.search(line.text):
+        if _is_headline(line.text):
             line.kind = Kind.TITLE
             return line.text
         return None
     return None
 
 
+def _is_headline(text: str) -> bool:
+    """Short, not a statement, not several sentences."""
+    return (len(text) <= TITLE_MAX_CHARS and not _STATEMENT_END.search(text)
+            and not _INNER_STOP.search(text))
+
+
 # ---------------------------------------------------------------- metadata
-
-
-_ISO_PARTS = re.compile(r"\d+")
-
-
-def iso_time(raw: str) -> str | None:
-    """``2025-09-05 20:18`` / ``2025年9月5日 20时18分`` -> ``2025-09-05T20:18``."""
-    parts = [int(p) for p in _ISO_PARTS.findall(raw)]
-    if len(parts) < 3 or not 1 <= parts[1] <= 12 or not 1 <= parts[2] <= 31:
-        return None
-    date = f"{parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d}"
-    if len(parts) >= 5 and parts[3] < 24 and parts[4] < 60:
-        return f"{date}T{parts[3]:02d}:{parts[4]:02d}"
-    return date
 
 
 def _meta_fields(lines: list[_Line], rules: list[Rule]) -> tuple[str | None, str | None]:
@@ -258,7 +263,7 @@ def _meta_fields(lines: list[_Line], rules: list[Rule]) -> tuple[str | None, str
             found = rule.pattern.search(line.text)
             groups = found.groupdict() if found else {}
             if published is None and groups.get("published"):
-                published = iso_time(groups["published"])
+                published = iso_datetime(groups["published"])
             if source is None and groups.get("source"):
                 source = groups["source"]
     return published, source
@@ -275,9 +280,13 @@ def clean_text(
     origin: str = "page",
     max_chars: int = 200_000,
 ) -> Article:
-    """Scraped page text (or text built from extracted HTML) -> ``Article``."""
+    """Scraped page text (or text built from extracted HTML) -> ``Article``.
+
+    A ``title`` the text does not contain is put in front of it, a blank line apart, so the
+    title is still read first; offsets then count from the start of that combined text.
+    """
     check_size(text, max_chars)
-    text = sanitize(text)
+    text = _with_title(sanitize(text), title)
     lines = list(_lines(text))
     for line in lines:
         _apply_rules(line, rules)
@@ -289,21 +298,20 @@ def clean_text(
 
 
 def clean_plain(text: str, *, title: str | None = None, max_chars: int = 200_000) -> Article:
-    """Article text typed by an editor: no chrome rules; the first line may be the title."""
+    """Article text typed by an editor: no chrome rules; the first line may be the title
+    (a given ``title`` the text does not contain is put in front of it, as in ``clean_text``)."""
     check_size(text, max_chars)
-    text = sanitize(text)
+    text = _with_title(sanitize(text), title)
     lines = list(_lines(text))
-    title = _mark_title(lines, title)
+    if title is not None or len(lines) > 1:  # a single line is the text, not its title
+        title = _mark_title(lines, title)
     return _article(text, lines, title, None, None, "plain")
 
 
 def clean_extracted(page: ExtractedPage, rules: list[Rule], max_chars: int = 200_000) -> Article:
     """An extracted web page -> ``Article``; its text is the title and paragraphs, a blank
     line apart, and chrome rules still apply to every paragraph."""
-    paragraphs = list(page.paragraphs)
-    if page.title and (not paragraphs or _squash(paragraphs[0]) != _squash(page.title)):
-        paragraphs.insert(0, page.title)
-    article = clean_text("\n\n".join(paragraphs), rules, title=page.title, origin="html",
+    article = clean_text("\n\n".join(page.paragraphs), rules, title=page.title, origin="html",
                          max_chars=max_chars)
     return Article(
         text=article.text,
@@ -328,7 +336,7 @@ def _article(
         for i, line in enumerate(lines)
     )
     article = Article(text, title, published, source, paragraphs, origin)
-    if not any(p.kind is Kind.BODY for p in paragraphs) and not article.readable():
+    if not any(p.kind is Kind.BODY for p in paragraphs):
         raise NoArticleFound(
             "no article text found: every line looks like page chrome (navigation, footer,"
             " controls). Pass the article's own text, or check the rules file."

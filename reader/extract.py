@@ -891,11 +891,11 @@ _PUBLISHED_META = (
 
 
 def _published(tree: HtmlElement, header: Sequence[str], url: str | None) -> str | None:
-    from_meta = [_iso_datetime(value) for value in _meta_values(tree, _PUBLISHED_META)]
+    from_meta = [iso_datetime(value) for value in _meta_values(tree, _PUBLISHED_META)]
     with_time = [value for value in from_meta if value is not None and "T" in value]
     if with_time:
         return with_time[0]
-    from_header = _iso_datetime(" ".join(header))
+    from_header = iso_datetime(" ".join(header))
     if from_header is not None:
         return from_header
     dates = [value for value in from_meta if value is not None]
@@ -904,7 +904,8 @@ def _published(tree: HtmlElement, header: Sequence[str], url: str | None) -> str
     return _trafilatura_date(tree, url)
 
 
-def _iso_datetime(text: str) -> str | None:
+def iso_datetime(text: str) -> str | None:
+    """The first valid date (and time) in ``text`` as ISO 8601: ``2025-09-05T20:18``."""
     for match in _DATETIME.finditer(text):
         year, month, day = (int(match.group(name)) for name in ("year", "month", "day"))
         try:

@@ -24,6 +24,9 @@ from pathlib import Path
 from reader.errors import ConfigError
 from reader.words import Words
 
+#: Never in a reading: it goes to the engine as it is, and must not be taken for markup.
+_UNSAFE = re.compile(r"[<>&\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
 #: Separates word and reading: a tab, or " = " for people whose editor turns tabs into spaces.
 _SEPARATOR = re.compile(r"\t+|\s+=\s+")
 
@@ -102,7 +105,13 @@ def parse_lexicon(text: str, origin: str = "<lexicon>") -> dict[str, str]:
             raise ConfigError(
                 f"{origin}:{number}: expected 'word<TAB>how to say it', got {raw.strip()!r}"
             )
-        entries[parts[0].strip()] = parts[1].strip()
+        word, say = parts[0].strip(), parts[1].strip()
+        if _UNSAFE.search(say) or _UNSAFE.search(word):
+            raise ConfigError(
+                f"{origin}:{number}: {raw.strip()!r} holds markup or control characters;"
+                " a reading is plain text (no SSML, no < > &)"
+            )
+        entries[word] = say
     return entries
 
 

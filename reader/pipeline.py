@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from reader.clean import Rule, clean_extracted, clean_plain, clean_text, load_rules
 from reader.config import Settings
-from reader.errors import InputTooLarge
+from reader.errors import InputTooLarge, NothingToSay
 from reader.extract import decode_html, extract_html
 from reader.lexicon import Lexicon, load_lexicon
 from reader.normalize import Level
@@ -73,5 +73,15 @@ class TextPipeline:
 
     def segments(self, article: Article, level: Level = "full",
                  captions: bool | None = None) -> list[Segment]:
-        """The article's segments, normalised for an engine of the given level."""
-        return segment_article(article, self.words, self.lexicon, self.options(level, captions))
+        """The article's segments, normalised for an engine of the given level.
+
+        ``NothingToSay`` if no paragraph has anything speakable (only punctuation, emoji,
+        markup): an empty reading is an error the caller should see, not silence.
+        """
+        found = segment_article(article, self.words, self.lexicon, self.options(level, captions))
+        if not found:
+            raise NothingToSay(
+                "nothing to read: the text has no words to speak (only punctuation, symbols"
+                " or markup)"
+            )
+        return found

@@ -52,9 +52,13 @@ _STRAIGHT_QUOTES = "\"'"
 #: Clause punctuation where a long sentence may be cut; the cut goes after the mark.
 _CLAUSE = re.compile(r"[，、：；,:;]|——|—")
 
-#: A run of spaces between two wide characters separates phrases (sub-headlines, or text
-#: laid out with spaces instead of commas): a cut there is as good as at a comma.
-_PHRASE_SPACE = re.compile(r"(?<=[^\x00-\x7f])[ \t\u3000]+(?=[^\x00-\x7f])")
+#: Han characters (CJK unified ideographs, extension A, compatibility ideographs).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+#: A run of spaces between two Han characters separates phrases (sub-headlines, or text laid
+#: out with spaces instead of commas): a cut there is as good as at a comma, and it is read
+#: with a pause. Spaces next to punctuation or Latin words are only typography.
+_PHRASE_SPACE = re.compile(rf"(?<=[{_HAN}])[ \t\u3000]+(?=[{_HAN}])")
 
 #: A character that may stand in a URL: anything but spaces, Chinese punctuation and quotes.
 _URL_CHAR = r"[^\s\u3000-\u303f\uff01-\uff20<>\"]"
@@ -67,6 +71,8 @@ _PROTECTED = re.compile(
     rf"|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/{_URL_CHAR}*{_URL_END})?"  # www.x.cn/a
     r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"  # e-mail addresses
     r"|\d+(?:[.:,，]\d+)+"  # decimals 3.14, times 20:18, thousands 100,000
+    # character references left in scraped text: &amp; &#39; &#x4e2d;
+    r"|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
     r"|(?:[A-Za-z]\.){2,}"  # dotted initialisms: U.S., e.g., a.m.
     r"|\b[A-Z]\.(?=\s[A-Z])"  # an initial before a name: J. K. Rowling
 )
@@ -177,16 +183,6 @@ def _spans_from_cuts(cuts: list[int], length: int) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------- long sentences
 
 
-def _clause_cuts(text: str, title: bool) -> list[int]:
-    """Offsets after clause punctuation (and phrase spaces) where a long sentence may be cut."""
-    spans = _protected(text)
-    cuts = [m.end() for m in _CLAUSE.finditer(text) if not _inside(m.start(), spans)]
-    cuts += [m.end() for m in _PHRASE_SPACE.finditer(text)]
-    if title:  # a title's sentences are cut like clauses
-        cuts += [m.end() for m in _ENDER.finditer(text) if not _inside(m.start(), spans)]
-    return sorted(set(cuts))
-
-
 class _Weights:
     """Prefix sums of ``weight`` over a text, so any span's weight costs two lookups."""
 
@@ -197,9 +193,31 @@ class _Weights:
         return self.acc[end] - self.acc[start]
 
 
+class _Layout:
+    """What cutting one paragraph needs, computed once for the whole paragraph: its weights
+    and the offsets after clause punctuation (and phrase spaces) where a cut may fall."""
+
+    def __init__(self, text: str, title: bool) -> None:
+        self.text = text
+        self.weights = _Weights(text)
+        spans = _protected(text)
+        cuts = [m.end() for m in _CLAUSE.finditer(text) if not _inside(m.start(), spans)]
+        cuts += [m.end() for m in _PHRASE_SPACE.finditer(text)]
+        if title:  # a title's sentences are cut like clauses
+            cuts += [m.end() for m in _ENDER.finditer(text) if not _inside(m.start(), spans)]
+        self.clause_cuts = sorted(set(cuts))
+
+    def cuts_within(self, start: int, end: int) -> list[int]:
+        """Clause cuts strictly inside (start, end)."""
+        lo = bisect.bisect_right(self.clause_cuts, start)
+        hi = bisect.bisect_left(self.clause_cuts, end)
+        return self.clause_cuts[lo:hi]
+
+
 def _pack(weights: _Weights, start: int, end: int, cuts: list[int],
           limit: int) -> Iterator[int]:
-    """Cuts inside (start, end) taken from ``cuts`` so every piece weighs at most ``limit``.
+    """Cuts inside (start, end) taken from ``cuts`` (sorted, all inside the span) so every
+    piece weighs at most ``limit``.
 
     Pieces are balanced: with W left to place, each next piece aims at W / ceil(W / limit),
     so a sentence of 90 is cut 45 + 45, not 80 + 10. Stops early if no cut fits.
@@ -210,7 +228,7 @@ def _pack(weights: _Weights, start: int, end: int, cuts: list[int],
         total = weights.of(start, end)
         target = acc[start] + total / math.ceil(total / limit)
         lo = bisect.bisect_right(cuts, start)
-        hi = min(bisect.bisect_right(keys, acc[start] + limit), bisect.bisect_left(cuts, end))
+        hi = min(bisect.bisect_right(keys, acc[start] + limit), len(cuts))
         if hi <= lo:
             return
         near = bisect.bisect_left(keys, target, lo, hi)
@@ -220,18 +238,18 @@ def _pack(weights: _Weights, start: int, end: int, cuts: list[int],
         yield start
 
 
-def _split_long(text: str, span: tuple[int, int], words: Words, limit: int,
-                title: bool) -> list[tuple[int, int]]:
+def _split_long(layout: _Layout, span: tuple[int, int], words: Words,
+                limit: int) -> list[tuple[int, int]]:
     """Cut one over-long sentence at clauses, then words, then (last resort) characters."""
-    weights = _Weights(text)
     start, end = span
-    cuts = list(_pack(weights, start, end, _clause_cuts(text[:end], title), limit))
+    weights = layout.weights
+    cuts = list(_pack(weights, start, end, layout.cuts_within(start, end), limit))
     result: list[tuple[int, int]] = []
     for a, b in _pieces(start, end, cuts):
         if weights.of(a, b) <= limit:
             result.append((a, b))
         else:
-            result.extend(_split_words(text, weights, (a, b), words, limit))
+            result.extend(_split_words(layout.text, weights, (a, b), words, limit))
     return result
 
 
@@ -305,12 +323,14 @@ def paragraph_spans(paragraph: Paragraph, words: Words,
     text = paragraph.text
     whole = paragraph.kind in (Kind.TITLE, Kind.META)
     sentences = [(0, len(text))] if whole else sentence_spans(text)
+    layout: _Layout | None = None
     spans: list[tuple[int, int]] = []
     for sentence in sentences:
         if weight(text[sentence[0] : sentence[1]]) <= options.max_chars:
             spans.append(sentence)
-        else:
-            spans.extend(_split_long(text, sentence, words, options.max_chars, whole))
+            continue
+        layout = layout or _Layout(text, title=whole)
+        spans.extend(_split_long(layout, sentence, words, options.max_chars))
     trimmed = [_trim(text, s) for s in spans]
     return _join_fragments(text, [s for s in trimmed if s[1] > s[0]], options)
 

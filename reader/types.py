@@ -1,9 +1,11 @@
 """Frozen values that cross stage boundaries.
 
 ``Article`` leaves cleaning, ``Segment`` leaves segmentation, ``Voice`` comes from the
-presets in ``voices/``, ``Prosody`` from the caller, and ``Audio`` leaves an engine. Offsets are character offsets
-(Python ``str`` indices) into ``Article.text``, the text the service worked from: the input
-text itself for page text and editor text, the extracted main text for HTML.
+presets in ``voices/``, ``Prosody`` from the caller, and ``Audio`` leaves an engine.
+
+Offsets are character offsets (Python ``str`` indices) into ``Article.text``, the text the
+service worked from: the input text itself for page text and editor text (with a given title
+put in front when the text lacks it), the extracted main text for HTML.
 """
 
 from __future__ import annotations

@@ -10,14 +10,13 @@ from reader.clean import (
     clean_extracted,
     clean_plain,
     clean_text,
-    iso_time,
     load_rules,
     parse_rules,
     sanitize,
 )
 from reader.config import data_dir
 from reader.errors import ConfigError, EmptyInput, InputTooLarge, NoArticleFound
-from reader.extract import ExtractedPage
+from reader.extract import ExtractedPage, iso_datetime
 from reader.types import Kind
 
 RULES = load_rules([data_dir("rules") / "chrome.toml"])
@@ -113,6 +112,33 @@ def test_title_is_the_first_line_that_is_not_chrome() -> None:
     assert article.paragraphs[1].kind is Kind.TITLE
 
 
+@pytest.mark.parametrize(
+    "headline",
+    ["多地项目连环爆雷 狂奔的龙湖集团暗伤曝露？", "奖金711万元！", "Galaxy S20 launched",
+     "U.S. talks"],
+)
+def test_headlines_may_end_in_question_or_exclamation_marks(headline: str) -> None:
+    article = clean_text(f"{headline}\n{BODY}", RULES)
+    assert article.title == headline
+
+
+@pytest.mark.parametrize(
+    "first", ["Mr. Smith went to Washington. He arrived at noon", "他来了。我们走吧", "他来了。"]
+)
+def test_first_lines_holding_sentences_are_body(first: str) -> None:
+    article = clean_text(f"{first}\n{BODY}", RULES)
+    assert article.title is None and article.paragraphs[0].kind is Kind.BODY
+
+
+def test_given_title_missing_from_the_text_is_put_in_front() -> None:
+    article = clean_text(BODY, RULES, title="外部标题")
+    assert article.text == f"外部标题\n\n{BODY}"
+    assert [(p.kind, p.text) for p in article.paragraphs] == [
+        (Kind.TITLE, "外部标题"), (Kind.BODY, BODY)]
+    plain = clean_plain(BODY, title="外部标题")
+    assert plain.paragraphs[0].kind is Kind.TITLE and plain.title == "外部标题"
+
+
 def test_a_first_line_that_is_a_sentence_is_not_a_title() -> None:
     article = clean_text(f"{BODY}\n{BODY}再来。", RULES)
     assert article.title is None
@@ -138,10 +164,11 @@ def test_offsets_point_into_the_input() -> None:
         ("2025年9月5日 20时18分", "2025-09-05T20:18"),
         ("2025/9/5", "2025-09-05"),
         ("2025-13-05", None),
+        ("2025-02-31", None),
     ],
 )
-def test_iso_time(raw: str, iso: str | None) -> None:
-    assert iso_time(raw) == iso
+def test_iso_datetime(raw: str, iso: str | None) -> None:
+    assert iso_datetime(raw) == iso
 
 
 def test_metadata_from_meta_lines() -> None:
@@ -184,9 +211,17 @@ def test_input_over_the_limit() -> None:
         clean_text("字" * 101, RULES, max_chars=100)
 
 
-def test_page_of_nothing_but_chrome() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "当前位置: 首页>新闻\n分享到:\n版权所有 © 2025",
+        "当前位置: 首页>新闻\n重要会议召开\n发布时间:2025-09-05 20:18\n版权所有 © 2025",
+        "首页 新闻 政务 服务 互动",
+    ],
+)
+def test_page_without_body_text(text: str) -> None:
     with pytest.raises(NoArticleFound, match="no article text found"):
-        clean_text("当前位置: 首页>新闻\n分享到:\n版权所有 © 2025", RULES)
+        clean_text(text, RULES)
 
 
 def test_rules_are_data(tmp_path: Path) -> None:

@@ -60,6 +60,9 @@ def test_plain_listing(session_cache: Path) -> None:
         (["segment", "-"], b"   \n\t ", "empty"),
         (["segment", "-"], b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary"),
         (["segment", "-", "--max-chars", "3"], b"text", "--max-chars"),
+        (["segment", "-"], "<speak></speak>\n</voice>。".encode(), "nothing to read"),
+        (["segment", "-"], "😀😀😀\n😀".encode(), "nothing to read"),
+        (["segment", "-"], "当前位置: 首页>新闻\n版权所有 © 2025".encode(), "no article text"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr(

@@ -23,6 +23,12 @@ def test_parse_names_the_bad_line(line: str) -> None:
         parse_lexicon("# ok\n" + line, "lex.tsv")
 
 
+@pytest.mark.parametrize("line", ['苗圩\t<break time="1s"/>苗围', "苗圩\t苗围&", "苗圩\t苗\x01围"])
+def test_readings_cannot_carry_markup(line: str) -> None:
+    with pytest.raises(ConfigError, match="lex.tsv:1: .*plain text"):
+        parse_lexicon(line, "lex.tsv")
+
+
 def test_later_files_override_earlier(tmp_path: Path) -> None:
     first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
     first.write_text("长安\t常安\n重庆\t虫庆\n", encoding="utf-8")
