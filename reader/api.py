@@ -8,6 +8,7 @@ can act on.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,8 @@ from reader.pipeline import TextPipeline
 from reader.types import Article, Segment
 
 PROBLEM = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 class SegmentRequest(BaseModel):
@@ -145,6 +148,8 @@ def _http_detail(status: int) -> str:
 def create_app(settings: Settings, pipeline: TextPipeline | None = None,
                web_dir: Path | None = None) -> FastAPI:
     """Build the app. The pipeline (jieba's dictionary, rules, lexicon) loads here, once."""
+    for name in sorted(settings.extra):
+        log.warning("unknown setting %s is ignored; see the README's configuration table", name)
     pipeline = pipeline or TextPipeline.load(settings)
     web = web_dir or data_dir("web")
     app = FastAPI(title="reader", version="0.1.0",
@@ -172,7 +177,7 @@ def create_app(settings: Settings, pipeline: TextPipeline | None = None,
 
 def _article(pipeline: TextPipeline, request: SegmentRequest) -> Article:
     if request.html is not None:
-        return pipeline.from_html(request.html)
+        return pipeline.from_html(request.html, title=request.title)
     assert request.text is not None  # one_input() guarantees it
     if request.plain:
         return pipeline.from_plain_text(request.text, title=request.title)

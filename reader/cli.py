@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -62,9 +63,17 @@ def _read_input(path: str) -> tuple[bytes, str]:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
+#: How HTML on standard input starts: a doctype, a comment, or a common tag.
+_HTML_START = re.compile(
+    rb"<(?:!doctype\s+html|!--|html|head|body|meta|title|link|script|style|div|p|article"
+    rb"|section|main|header|span|table|h[1-6])[\s>/]",
+    re.IGNORECASE,
+)
+
+
 def _looks_like_html(data: bytes) -> bool:
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta"))
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return _HTML_START.match(head) is not None
 
 
 def _article(pipeline: TextPipeline, args: argparse.Namespace) -> Article:
@@ -75,7 +84,7 @@ def _article(pipeline: TextPipeline, args: argparse.Namespace) -> Article:
                                                               and _looks_like_html(data))
         kind = "html" if html else "page"
     if kind == "html":
-        return pipeline.from_html(data)
+        return pipeline.from_html(data, title=args.title)
     text = pipeline.decode_text(data)
     if kind == "plain":
         return pipeline.from_plain_text(text, title=args.title)
@@ -138,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
+        for name in sorted(settings.extra):
+            sys.stderr.write(f"reader: warning: unknown setting {name} is ignored\n")
         if args.command == "segment":
             return run_segment(args, settings, sys.stdout)
         return run_serve(args, settings)

@@ -7,7 +7,7 @@ All of them descend from one root, so a caller can catch ``ReaderError`` and kno
     │   ├── EmptyInput          nothing but whitespace, markup or punctuation
     │   ├── InputTooLarge       over the configured size limit
     │   ├── UndecodableInput    binary data, or bytes in no known text encoding
-    │   └── NoArticleFound      a page with no article text in it
+    │   ├── NoArticleFound      a page with no article text in it
     │   ├── NothingToSay        the text has nothing an engine can speak (punctuation only)
     │   └── BadProsody          rate, volume or pitch out of range
     ├── ConfigError             a setting or a data file (rules, lexicon, voices) is wrong

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reader.errors import ConfigError
-from reader.words import Words
+from reader.words import Words, is_latin
 
 #: Never in a reading: it goes to the engine as it is, and must not be taken for markup.
 _UNSAFE = re.compile(r"[<>&\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -71,11 +71,8 @@ def _glued(text: str, start: int, end: int) -> bool:
     of a longer run of letters (CMG out of CMGX); that run is the real word."""
     before = text[start - 1 : start]
     after = text[end : end + 1]
-    return _latin(before) and _latin(text[start]) or _latin(after) and _latin(text[end - 1])
-
-
-def _latin(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
+    return (is_latin(before) and is_latin(text[start])) or (
+        is_latin(after) and is_latin(text[end - 1]))
 
 
 def _merge(pieces: Iterable[Piece]) -> Iterator[Piece]:

@@ -6,6 +6,7 @@ dictionary); after that, each article costs only its own cleaning and segmentati
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 
 from reader.clean import Rule, clean_extracted, clean_plain, clean_text, load_rules
@@ -46,8 +47,9 @@ class TextPipeline:
         return clean_plain(text, title=title, max_chars=self.settings.max_input_chars)
 
     def from_html(self, html: bytes | str, url: str | None = None,
-                  charset: str | None = None) -> Article:
-        """A page's HTML (bytes in any common Chinese encoding, or text)."""
+                  charset: str | None = None, title: str | None = None) -> Article:
+        """A page's HTML (bytes in any common Chinese encoding, or text); a given ``title``
+        replaces the one found in the page."""
         size = len(html)
         if size > self.settings.max_html_bytes:
             raise InputTooLarge(
@@ -56,6 +58,8 @@ class TextPipeline:
             )
         markup = decode_html(html, charset) if isinstance(html, bytes) else html
         page = extract_html(markup, url=url)
+        if title:
+            page = dataclasses.replace(page, title=title)
         return clean_extracted(page, self.rules, max_chars=self.settings.max_input_chars)
 
     def decode_text(self, data: bytes) -> str:

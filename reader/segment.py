@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from reader.lexicon import Lexicon
 from reader.normalize import Level, normalize
 from reader.types import Article, Kind, Paragraph, Segment
-from reader.words import Words
+from reader.words import Words, is_latin
 
 # ---------------------------------------------------------------- the language rules
 
@@ -357,14 +357,10 @@ def _join_spoken(parts: list[str]) -> str:
     """Join spoken pieces, keeping a space between two Latin words."""
     out = ""
     for part in filter(None, parts):
-        if out and _latin(out[-1]) and _latin(part[0]):
+        if out and is_latin(out[-1]) and is_latin(part[0]):
             out += " "
         out += part
     return out
-
-
-def _latin(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
 
 
 def segment_article(article: Article, words: Words, lexicon: Lexicon,

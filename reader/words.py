@@ -70,6 +70,11 @@ def _new_word_freq(tokenizer: jieba.Tokenizer) -> int:
     return max(2, math.ceil(total / 100_000))
 
 
+def is_latin(ch: str) -> bool:
+    """An ASCII letter or digit: the characters jieba keeps together as one Latin word."""
+    return ch.isascii() and ch.isalnum()
+
+
 def load_words(cache_dir: Path, extra_words: Iterable[str] = ()) -> Words:
     """Load jieba's dictionary (from our cache when it is there) and add ``extra_words``."""
     cache_dir.mkdir(parents=True, exist_ok=True)

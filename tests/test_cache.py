@@ -150,7 +150,7 @@ def test_key_changes_with_every_field(field: str, value: object) -> None:
 
 def test_fields_cannot_bleed_into_each_other() -> None:
     base = {**PINNED_FIELDS, "lexicon": ()}
-    pairs = [
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [
         ({"engine": "a|b", "revision": "c"}, {"engine": "a", "revision": "b|c"}),
         ({"voice": "v", "prosody": "", "speak": "x"}, {"voice": "", "prosody": "v", "speak": "x"}),
         ({"lexicon": (("ab", "c"),)}, {"lexicon": (("a", "bc"),)}),
@@ -219,7 +219,8 @@ def fs_events() -> Callable[[], Any]:
 
     @contextmanager
     def watch() -> Iterator[list[str]]:
-        _audit["seen"] = seen = []
+        seen: list[str] = []
+        _audit["seen"] = seen
         try:
             yield seen
         finally:

@@ -83,3 +83,48 @@ def test_bad_configuration_exits_1(session_cache: Path, tmp_path: Path) -> None:
                             capture_output=True, env=env, timeout=120, check=False)
     assert result.returncode == 1
     assert result.stderr.decode().count("\n") == 1 and "not valid TOML" in result.stderr.decode()
+
+
+def _records(result: subprocess.CompletedProcess[bytes]) -> list[dict[str, object]]:
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_level_light_keeps_what_neural_voices_read_well(session_cache: Path) -> None:
+    text = "标题\n2025年9月5日增长3.5%，请拨打023-63851234。".encode()
+    full = _records(run(["segment", "-", "--json"], session_cache, stdin=text))[1]["speak"]
+    light = _records(run(["segment", "-", "--json", "--level", "light"], session_cache,
+                         stdin=text))[1]["speak"]
+    assert "二〇二五年" in str(full) and "2025年" in str(light)
+    assert "零二三" in str(light)  # phone numbers are read digit by digit at both levels
+
+
+def test_captions_option_and_setting(session_cache: Path, tmp_path: Path) -> None:
+    caption = "市委书记袁家军宣读习近平主席贺信并致辞。"
+    plain = _records(run(["segment", str(SEED_TEXT), "--json"], session_cache))
+    assert caption not in [r["text"] for r in plain]
+    option = _records(run(["segment", str(SEED_TEXT), "--json", "--captions"], session_cache))
+    assert [r["kind"] for r in option if r["text"] == caption] == ["caption"]
+    env = {**os.environ, "READER_CACHE_DIR": str(session_cache), "READER_READ_CAPTIONS": "1"}
+    result = subprocess.run([sys.executable, "-m", "reader.cli", "segment", str(SEED_TEXT),
+                             "--json"], capture_output=True, env=env, timeout=120, check=False)
+    assert caption in [r["text"] for r in _records(result)]
+
+
+def test_title_option_for_text_and_html(session_cache: Path) -> None:
+    text = _records(run(["segment", "-", "--json", "--title", "外部标题"], session_cache,
+                        stdin="正文第一句。第二句！".encode()))
+    assert (text[0]["kind"], text[0]["text"]) == ("title", "外部标题")
+    html = _records(run(["segment", "-", "--json", "--title", "给定标题"], session_cache,
+                        stdin=("<div><h1>页面标题</h1><p>这是正文的第一段，它讲了一件很重要的事情。</p>"
+                               "</div>").encode()))
+    assert (html[0]["kind"], html[0]["text"]) == ("title", "给定标题")
+    assert all("<" not in str(r["text"]) for r in html)
+
+
+def test_unknown_setting_is_warned_about(session_cache: Path) -> None:
+    env = {**os.environ, "READER_CACHE_DIR": str(session_cache), "READER_MAX_CHAR": "50"}
+    result = subprocess.run([sys.executable, "-m", "reader.cli", "segment", str(SEED_TEXT)],
+                            capture_output=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0
+    assert "unknown setting READER_MAX_CHAR is ignored" in result.stderr.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -141,10 +143,11 @@ def test_segments_carry_the_lexicon_entries_they_used(pipeline: TextPipeline) ->
 
 _ALPHABET = st.sampled_from(
     list("的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学")
-    + list("，。！？；：、“”（）《》…,.!?;: \n")
+    + list("，。！？；：、“”（）《》…,.!?;: \n\u3000&<>")
     + list("abcXYZ0123456789")
-    + ["3.14", "20:18", "U.S."]
+    + ["3.14", "20:18", "U.S.", "Mr.", "&amp;", "&#39;", "😀", "https://a.cn/x.html", "。\n"]
 )
+_REFERENCE = re.compile(r"&#?[A-Za-z0-9]+;")
 _TEXT = st.lists(_ALPHABET, min_size=1, max_size=300).map("".join)
 
 
@@ -166,9 +169,10 @@ def test_properties(pipeline: TextPipeline, text: str, limit: int) -> None:
         previous_end = segment.end
         # Nothing that could be taken for markup reaches an engine.
         assert not set("<>&") & set(segment.speak)
-    # Every letter and digit of the readable paragraphs is in some segment, in order.
-    covered = "".join(s.text for s in segments)
-    readable = "".join(p.text for p in article.readable())
+    # Every letter and digit of the readable paragraphs is in some segment, in order
+    # (those of character references such as &#39; stand for punctuation, not text).
+    covered = _REFERENCE.sub("", "".join(s.text for s in segments))
+    readable = _REFERENCE.sub("", "".join(p.text for p in article.readable()))
     assert [c for c in covered if c.isalnum()] == [c for c in readable if c.isalnum()]
 
 
@@ -179,9 +183,12 @@ def test_any_text_gives_segments_or_a_clear_error(pipeline: TextPipeline, text: 
 
     try:
         article = pipeline.from_page_text(text)
-    except InputError:
+        segments = pipeline.segments(article)
+    except InputError as exc:
+        assert str(exc)  # a clear message, never a crash
         return
     assert len(article.text) == len(text)
-    for segment in pipeline.segments(article):
+    assert segments
+    for segment in segments:
         assert segment.speak and not set("<>&") & set(segment.speak)
         assert article.text[segment.start : segment.end] == segment.text
