@@ -51,7 +51,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from reader.errors import CacheError, InputError
+from reader.errors import BadCacheKey, CacheError
 from reader.types import Audio, Boundary
 
 log = logging.getLogger(__name__)
@@ -75,14 +75,6 @@ _KEY = re.compile(r"[0-9a-f]{64}")  # sha256 hex, lowercase: the only thing that
 _SHARD = re.compile(r"[0-9a-f]{2}")
 # Temp names are "<final name>.<pid>.<random>.tmp", so start-up can tell whose they are.
 _TEMP = re.compile(r".+\.(?P<pid>\d+)\.[0-9a-f]+\.tmp")
-
-
-class BadCacheKey(InputError, ValueError):
-    """A key from outside is not 64 lowercase hex characters (HTTP 422 through ``InputError``).
-
-    Raised before anything touches the filesystem, so ``..``, ``/`` and the like never reach
-    a path. It is also a ``ValueError`` for callers that do not know our tree.
-    """
 
 
 # ---------------------------------------------------------------- keys

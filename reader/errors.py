@@ -9,7 +9,8 @@ All of them descend from one root, so a caller can catch ``ReaderError`` and kno
     │   ├── UndecodableInput    binary data, or bytes in no known text encoding
     │   ├── NoArticleFound      a page with no article text in it
     │   ├── NothingToSay        the text has nothing an engine can speak (punctuation only)
-    │   └── BadProsody          rate, volume or pitch out of range
+    │   ├── BadProsody          rate, volume or pitch out of range
+    │   └── BadCacheKey         a clip key from outside is not 64 lowercase hex characters
     ├── ConfigError             a setting or a data file (rules, lexicon, voices) is wrong
     ├── LookupMiss              a named thing does not exist (also a ``KeyError``)
     │   ├── UnknownVoice        no such voice preset (the message lists the valid ones)
@@ -62,6 +63,14 @@ class NothingToSay(InputError):
 
 class BadProsody(InputError):
     """Rate, volume or pitch is out of range."""
+
+
+class BadCacheKey(InputError, ValueError):
+    """A key from outside is not 64 lowercase hex characters.
+
+    Raised before anything touches the filesystem, so ``..``, ``/`` and the like never reach
+    a path. It is also a ``ValueError`` for callers that do not know our tree.
+    """
 
 
 class LookupMiss(ReaderError, KeyError):

@@ -30,13 +30,12 @@ from hypothesis import strategies as st
 
 from reader.cache import (
     KEY_SCHEME,
-    BadCacheKey,
     DiskCache,
     Fetched,
     cache_key,
     check_key,
 )
-from reader.errors import CacheError, EngineUnavailable, InputError
+from reader.errors import BadCacheKey, CacheError, EngineUnavailable, InputError
 from reader.types import Audio, Boundary, Prosody
 
 ROOT = Path(__file__).resolve().parent.parent

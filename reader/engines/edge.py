@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: edge-tts reports offsets and durations in 100-nanosecond ticks.
 TICKS_PER_MS = 10_000
+#: Seconds to wait before fetching the voice list again after a failed fetch.
+VOICE_LIST_RETRY = 300.0
 #: Handshake statuses worth a retry: throttled, or the service is having a bad day.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: edge-tts's own exceptions for a malformed or empty answer: the service, not our input.
@@ -92,6 +95,8 @@ class EdgeEngine(Engine):
         backoff_cap: float = 4.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        list_voices: Callable[..., Awaitable[list[Any]]] = edge_tts.list_voices,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # edge-tts reads these module globals at call time: one endpoint per process.
         if url:
@@ -108,11 +113,18 @@ class EdgeEngine(Engine):
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._jitter = jitter
+        self._list_voices = list_voices
+        self._clock = clock
+        self._voices: frozenset[str] | None = None
+        self._voices_retry_at = 0.0
 
     # ------------------------------------------------------------ the engine interface
 
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
         name = self._voice(voice)
+        if await self._is_unknown(name):
+            raise EngineRejected(f"edge has no voice {name!r}; it may have been retired"
+                                 " (replace it in the voices/ file)", self.name)
         for attempt in range(self.retries + 1):
             self._check_breaker()
             try:
@@ -184,6 +196,21 @@ class EdgeEngine(Engine):
         if not name:
             raise EngineRejected(f"voice {voice.id!r} has no edge voice", self.name)
         return name
+
+    async def _is_unknown(self, name: str) -> bool:
+        """Is ``name`` missing from Edge's voice list? Unknown (False) while the list cannot
+        be fetched: then the request itself finds out. The list is fetched once, and again
+        after a failed fetch only when ``VOICE_LIST_RETRY`` seconds have passed."""
+        if self._voices is None and self._clock() >= self._voices_retry_at:
+            try:
+                listed = await asyncio.wait_for(self._list_voices(proxy=self._proxy),
+                                                self.timeout)
+                self._voices = frozenset(str(entry["ShortName"]) for entry in listed)
+            except (TimeoutError, aiohttp.ClientError, OSError, ValueError, KeyError,
+                    TypeError, *_EDGE_ERRORS) as exc:
+                log.info("edge: voice list unavailable (%s); checking voices later", exc)
+                self._voices_retry_at = self._clock() + VOICE_LIST_RETRY
+        return self._voices is not None and name not in self._voices
 
     def _check_breaker(self) -> None:
         if not self.breaker.allow():

@@ -12,11 +12,15 @@ from reader.audio import probe_mp3
 from reader.errors import BadAudio
 from reader.types import Audio, Prosody
 
-#: Seconds a neural voice takes per "weight" unit (a Chinese character; a Latin letter is
-#: half) at the default rate. Measured speech runs 0.2-0.3 s per hanzi.
-SECONDS_PER_UNIT = 0.25
-#: A clip shorter than this share of the estimate is cut short.
-MIN_SHARE = 0.4
+#: Seconds it takes to say one character at the default rate, by kind of character:
+#: Mandarin voices speak 4-5 hanzi a second, English ones 12-15 letters; a digit left as a
+#: digit (light normalisation) becomes a syllable or two.
+SECONDS_PER_HAN = 0.22
+SECONDS_PER_LETTER = 0.065
+SECONDS_PER_DIGIT = 0.3
+#: A clip shorter than this share of the estimate is cut short (a fast voice still passes:
+#: 0.6 x 0.22 s is 7.6 hanzi a second; half a sentence does not).
+MIN_SHARE = 0.6
 #: Nothing spoken lasts less than this (a single syllable).
 MIN_SECONDS = 0.15
 #: Boundaries may run this far past the audio before it counts as cut short.
@@ -25,11 +29,13 @@ BOUNDARY_SLACK_MS = 250.0
 
 def expected_seconds(text: str, prosody: Prosody) -> float:
     """About how long ``text`` takes to say at ``prosody``'s rate."""
-    units = 0.0
+    seconds = 0.0
     for ch in text:
-        if ch.isalnum():
-            units += 1.0 if ord(ch) > 0x2E80 else 0.5
-    return units * SECONDS_PER_UNIT / (1 + prosody.rate / 100)
+        if ch.isdigit():
+            seconds += SECONDS_PER_DIGIT
+        elif ch.isalpha():
+            seconds += SECONDS_PER_LETTER if ch.isascii() else SECONDS_PER_HAN
+    return seconds / (1 + prosody.rate / 100)
 
 
 def check_clip(audio: Audio, text: str, prosody: Prosody) -> None:
