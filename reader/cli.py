@@ -1,4 +1,4 @@
-"""The command line: ``reader segment`` and ``reader serve``.
+"""The command line: ``reader segment``, ``say``, ``voices`` and ``serve``.
 
 Every failure is one line on stderr and a non-zero exit: 2 for bad input or usage,
 1 for a problem with configuration or data files.
@@ -7,7 +7,9 @@ Every failure is one line on stderr and a non-zero exit: 2 for bad input or usag
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import re
 import sys
@@ -16,10 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from reader.audio import concat_mp3, silence_mp3
 from reader.config import Settings
-from reader.errors import ConfigError, InputError, ReaderError
-from reader.pipeline import TextPipeline
-from reader.types import Article, Segment
+from reader.engines.registry import create as create_engine
+from reader.errors import ConfigError, InputError, LookupMiss, ReaderError
+from reader.pipeline import Speaker, Spoken, TextPipeline
+from reader.types import Article, Prosody, Segment, Voice
+from reader.voices import load_voices
 
 #: File suffixes read as HTML; anything else is text.
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
@@ -39,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--level", choices=("full", "light"), default="full",
                      help="normalisation: full (offline engine) or light (edge)")
     seg.add_argument("--max-chars", type=int, help="segment length limit (default 80)")
+
+    say = commands.add_parser("say", help="speak a text into an MP3 file")
+    say.add_argument("text", metavar="TEXT", help="what to say (- for stdin)")
+    say.add_argument("-o", "--output", required=True, metavar="FILE",
+                     help="MP3 file to write (- for stdout)")
+    say.add_argument("--voice", help="voice preset (see `reader voices`; default xiaoxiao)")
+    say.add_argument("--engine", help="use only this engine (edge, espeak); default the chain")
+    say.add_argument("--rate", type=int, default=0, help="speed in percent, -50..100")
+    say.add_argument("--volume", type=int, default=0, help="volume in percent, -50..50")
+    say.add_argument("--pitch", type=int, default=0, help="pitch in Hz, -50..50")
+
+    voices = commands.add_parser("voices", help="list the voice presets")
+    voices.add_argument("--json", action="store_true", help="one JSON object per line")
 
     serve = commands.add_parser("serve", help="start the HTTP service and its demo page")
     serve.add_argument("--host", help="address to listen on (default READER_HOST or 127.0.0.1)")
@@ -127,6 +145,84 @@ def run_segment(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
     return 0
 
 
+# ---------------------------------------------------------------- say and voices
+
+
+def _text_argument(text: str, pipeline: TextPipeline) -> str:
+    if text != "-":
+        return text
+    return pipeline.decode_text(sys.stdin.buffer.read())
+
+
+async def _speak_all(speaker: Speaker, segments: list[Segment], voice: Voice,
+                     prosody: Prosody) -> list[Spoken]:
+    try:
+        return [await speaker.speak(segment, voice, prosody) for segment in segments]
+    finally:
+        await speaker.aclose()
+
+
+def _write_output(path: str, data: bytes) -> None:
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    temp = target.with_name(f".{target.name}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write it ({exc.strerror})") from None
+
+
+def run_say(args: argparse.Namespace, settings: Settings) -> int:
+    if args.engine:
+        create_engine(args.engine, settings)  # UnknownEngine names the choices
+        settings = replace(settings, engines=(args.engine,))
+    text = TextPipeline.load(settings)
+    speaker = Speaker.load(settings, text)
+    voice = speaker.voices.get(args.voice)
+    prosody = Prosody(rate=args.rate, volume=args.volume, pitch=args.pitch)
+    segments = text.segments(text.from_plain_text(_text_argument(args.text, text)))
+    spoken = asyncio.run(_speak_all(speaker, segments, voice, prosody))
+    _write_output(args.output, _join_with_pauses([s.audio.data for s in spoken]))
+    seconds = sum(s.audio.duration_ms for s in spoken) / 1000
+    engines = ", ".join(sorted({f"{s.engine} ({s.audio.voice})" for s in spoken}))
+    sys.stderr.write(f"reader: wrote {args.output}: {seconds:.1f} s in {len(spoken)} clip(s),"
+                     f" spoken by {engines}\n")
+    return 0
+
+
+#: Silence between sentences in `reader say` output, in milliseconds.
+SENTENCE_PAUSE_MS = 300
+
+
+def _join_with_pauses(clips: list[bytes]) -> bytes:
+    pause = silence_mp3(SENTENCE_PAUSE_MS)
+    joined: list[bytes] = []
+    for clip in clips:
+        joined += [pause, clip] if joined else [clip]
+    return concat_mp3(joined)
+
+
+def run_voices(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    book = load_voices(settings.voices_dir, settings.default_voice)
+    for voice in book:
+        if args.json:
+            record = {"id": voice.id, "label": voice.label, "language": voice.language,
+                      "gender": voice.gender, "engines": dict(voice.engines),
+                      "default": voice is book.default, "description": voice.description}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            continue
+        mark = "*" if voice is book.default else " "
+        engines = "  ".join(f"{engine}={name}" for engine, name in voice.engines.items())
+        out.write(f"{mark} {voice.id:<10} {voice.language:<6} {voice.label}\n"
+                  f"  {'':<10} {'':<6} {engines}\n")
+    return 0
+
+
 # ---------------------------------------------------------------- serve
 
 
@@ -145,14 +241,19 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(format="reader: %(message)s", level=logging.WARNING)
     try:
         settings = Settings.from_env(os.environ)
         for name in sorted(settings.extra):
             sys.stderr.write(f"reader: warning: unknown setting {name} is ignored\n")
         if args.command == "segment":
             return run_segment(args, settings, sys.stdout)
+        if args.command == "say":
+            return run_say(args, settings)
+        if args.command == "voices":
+            return run_voices(args, settings, sys.stdout)
         return run_serve(args, settings)
-    except InputError as exc:
+    except (InputError, LookupMiss) as exc:
         sys.stderr.write(f"reader: {exc}\n")
         return 2
     except ConfigError as exc:

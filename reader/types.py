@@ -103,6 +103,17 @@ class Prosody:
         """Stable text form, for cache keys and logs: ``rate=+0%,volume=+0%,pitch=+0Hz``."""
         return f"rate={self.rate:+d}%,volume={self.volume:+d}%,pitch={self.pitch:+d}Hz"
 
+    def problems(self) -> list[str]:
+        """What is out of range, as sentences for an error message (empty when all is well)."""
+        found = []
+        for name, unit, (low, high) in (("rate", "%", self.RATE), ("volume", "%", self.VOLUME),
+                                        ("pitch", "Hz", self.PITCH)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                found.append(f"{name} must be between {low:+d}{unit} and {high:+d}{unit},"
+                             f" not {value:+d}{unit}")
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class Voice:

@@ -81,10 +81,11 @@ def _voice(entry: dict[str, object], language: str, origin: str) -> Voice:
 
 
 def load_voices(folder: Path, default: str) -> VoiceBook:
-    """Every ``*.toml`` in ``folder``, in name order; duplicate ids are an error."""
+    """Every ``*.toml`` in ``folder`` (Chinese first); duplicate ids are an error."""
     voices: list[Voice] = []
     seen: dict[str, Path] = {}
-    files = sorted(folder.glob("*.toml"))
+    # Chinese presets first (this is a Chinese-language service), then by file name.
+    files = sorted(folder.glob("*.toml"), key=lambda p: (not p.name.startswith("zh"), p.name))
     if not files:
         raise ConfigError(f"no voice presets (*.toml) in {folder}")
     for path in files:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
+from reader.normalize import Level
 from reader.types import Audio, Prosody, Voice
 
 
@@ -26,6 +27,9 @@ class Engine(ABC):
     name: str = ""
     #: Changes whenever the engine's output for the same input changes (cache key).
     revision: str = "1"
+    #: How much normalisation its text needs: "full" (numbers, dates... spelled out) unless
+    #: the engine reads them well itself ("light").
+    level: Level = "full"
 
     @abstractmethod
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:

@@ -79,6 +79,7 @@ class EdgeEngine(Engine):
 
     name = "edge"
     revision = f"edge-tts-{edge_tts.__version__}"
+    level = "light"  # neural voices read numbers, dates and units well by themselves
 
     def __init__(
         self,
