@@ -36,11 +36,15 @@ F = full, L = light; "text" says which language of text the rule runs on::
     phone-service     x  x  zh     400-123-4567 -> 四零零 幺二三 四五六七
     phone-landline    x  x  zh     023-63851234, (023)63851234 -> 零二三 六三八五幺二三四
     hotline           x  x  zh     热线12345, 拨打110, 邮编400015 -> 热线幺二三四五, 拨打幺幺零 ...
+    service-number    x  x  zh     110, 12306, 95598 ... as whole numbers anywhere -> 幺幺零 ...
+    generation        x     zh     00后, 90后, 80、90后 -> 零零后, 九零后, 八零、九零后
     code              x  x  zh     over 11 digits, or a leading 0 (0023) -> digit by digit
     docnum            x     zh     渝府发〔2025〕12号 -> 渝府发二〇二五年十二号
     docnum-light         x  zh     渝府发〔2025〕12号 -> 渝府发2025年12号
     date-ymd          x     zh     2025-09-05, 2025/9/5, 2025.09.05 -> 二〇二五年九月五日
     date-ym           x     zh     2025-09, 2025/09 -> 二〇二五年九月
+    year-range        x     zh     2025/2026赛季 -> 二〇二五至二〇二六赛季
+    year-range-light     x  zh     2025/2026赛季 -> 2025至2026赛季
     ratio-context     x     zh     比分21:19, 以3:2 -> 比分二十一比十九 (before the time rule)
     time              x     zh     20:18, 08:05:30 -> 二十点十八分, 八点零五分三十秒
     time-range-light     x  zh     9:00-17:00 -> 9:00至17:00
@@ -58,6 +62,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     year-bare         x     zh     2025世界... (19xx/20xx, then no measure word) -> 二〇二五世界
     fraction          x     zh     1/3 -> 三分之一
     number            x     zh     5000, 1.2, 100,000, -5, 2个 -> 五千, 一点二, 十万, 负五, 两个
+                                   (but CO2排放 -> C O二排放: no 两 after a Latin letter)
     leftover-digits   x     zh     any digit still left -> digit by digit
     unit-per          x     zh     元/m², 元/吨, ¥5/kg -> 元每平方米, 元每吨, 五元每千克
     circle-zero       x  x  zh     二○二五 (○ U+25CB typed for 〇) -> 二〇二五; other ○ dropped
@@ -206,7 +211,7 @@ _MEASURES = """
 份 批 届 轮 场 趟 天 周 年 岁 代 倍 层 段 句 首 篇 幅 棵 株 双 对 套 枚 颗 粒 支 把 根 组 处 笔 起
 例 宗 单 季 期 集 章 节 课 页 行 排 站 路 款 点 成 元 角 分 秒 度 米 克 吨 升 亩 斤 尺 寸 里 瓦 伏
 字 所 万 亿 千 百 小时 分钟 秒钟 星期 个月 公里 千米 厘米 毫米 纳米 微米 平方 立方 公顷 千克
-公斤 毫克 毫升 千瓦 兆瓦 吉瓦 赫兹 分贝
+公斤 毫克 毫升 千瓦 兆瓦 吉瓦 赫兹 分贝 平米 步
 """.split()
 
 # Words that make a bare 19xx/20xx a quantity rather than a year: the measure words plus
@@ -451,14 +456,17 @@ def _url_en(m: re.Match[str]) -> str:
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # A URL is recognised by its scheme, a leading www., or a common top-level domain, so 3.14 and
 # 2025.09.05 are never URLs. The path stops at the first character that is not URL-safe ASCII,
-# which keeps the Chinese text after it out; the query string and fragment are dropped.
+# which keeps the Chinese text after it out; the query string and fragment are dropped. Neither
+# ends in "." (see https://example.com/a.html. -- that dot ends the sentence), and a ? or # with
+# nothing after it is the sentence's question mark; , ; : ! ) are not URL characters here at all.
 _URL = re.compile(
     r"(?:https?://)?"
     r"(?P<host>www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
     r"|(?<=://)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
     r"|(?<![A-Za-z0-9.@-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|gov|edu|int|info|io)"
     r"(?![A-Za-z0-9-]))"
-    r"(?P<path>/[A-Za-z0-9._~%/-]*)?(?:[?#][A-Za-z0-9._~%=+/-]*)?")
+    r"(?P<path>/(?:[A-Za-z0-9._~%/-]*[A-Za-z0-9_~%/-])?)?"
+    r"(?:[?#][A-Za-z0-9._~%=+/-]*[A-Za-z0-9_~%=+/-])?")
 
 _ADDRESSES: list[Rule] = [
     Rule("email-zh", _EMAIL, _email_zh, FULL, ZH),
@@ -508,6 +516,40 @@ def _docnum_light(m: re.Match[str]) -> str:
 
 _MEASURE_AHEAD = rf"(?!\s?(?:{_alternation(_MEASURES)}|多|余|[.,%][0-9%]?))"
 
+# Service numbers everyone knows by their digits: said 幺幺零, never 一百一十, wherever they stand
+# ("拨打12345或110", "铁路12306网站"), not only after 热线/电话/拨打. Read as a quantity, none of
+# them would be recognised. The table is short on purpose: every entry is also an ordinary
+# number, which the rule below leaves to the number rules when it counts something (110人).
+_SERVICE_NUMBERS: dict[str, str] = {
+    "110": "police",
+    "119": "fire brigade",
+    "120": "ambulance",
+    "122": "road accidents",
+    "114": "directory enquiries",
+    "12345": "city government service hotline",
+    "12306": "railway tickets (the site and app are named after it)",
+    "12315": "consumer complaints",
+    "12348": "legal aid",
+    "12351": "trade union workers' hotline",
+    "12369": "environmental complaints",
+    "95598": "State Grid electricity",
+    "95588": "ICBC bank",
+    "10086": "China Mobile",
+    "10010": "China Unicom",
+    "10000": "China Telecom",
+}
+
+# Before these a service number is a count, an amount or a date (110人, 120平, 10000毫安, 114评论,
+# 122号), not something to dial: measure words, units, approximations and counted page items.
+_NOT_SERVICE_NEXT = _MEASURES + """
+多 余 来 几 以上 以下 以内 左右 上下 号 月 日 时 平 毫 微 纳 兆 美元 欧元 英镑 日元 港元 人民币
+摄氏度 华氏度 评论 阅读 浏览 点赞 转发 收藏 播放
+""".split()
+
+# After these a service number is a rank, a total or a level reached (第110, 约120, 超过10000,
+# 达到110, 增至120, 为120): ordinals, approximations and the verbs of change.
+_NOT_SERVICE_BEFORE = "第约近超逾达共计为过到至破仅"
+
 _PHONES: list[Rule] = [
     # Mainland mobiles: 11 digits from 13x-19x, written whole or 3-4-4; +86 in front is read.
     Rule("phone-mobile", re.compile(
@@ -523,14 +565,28 @@ _PHONES: list[Rule] = [
         r"(?<![0-9])(?:[(（](?P<area1>0[0-9]{2,3})[)）]\s?|(?P<area2>0[0-9]{2,3})[-\s])"
         r"(?P<local>[1-9][0-9]{6,7})(?:(?:-|转|\s?ext\.?\s?)(?P<ext>[0-9]{1,6}))?(?![0-9])"),
         _phone_landline, BOTH, ZH),
-    # Short hotlines (12345, 110, 95598) and other digit strings (postcodes, stock codes, serial
-    # numbers) are read digit by digit only in context: after 热线/电话/拨打/邮编/代码/编号...,
-    # or before 热线/专线. Not when a measure word follows: 电话1000余次 is a count.
+    # Hotlines and other digit strings (postcodes, stock codes, serial numbers) are read digit
+    # by digit in context: after 热线/电话/拨打/邮编/代码/编号..., or before 热线/专线 (the
+    # well-known service numbers also without it, see below). Not when a measure word follows:
+    # 电话1000余次 is a count.
     Rule("hotline", re.compile(
         r"(?P<ctx>热线|电话|拨打|致电|专线|传真|呼叫|号码|邮编|邮政编码|代码|编号|账号|卡号|工号|单号)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
         rf"(?P<num>[0-9]{{3,11}})(?![0-9]){_MEASURE_AHEAD}"
         r"|(?<![0-9.])(?<![0-9],)(?P<num2>[0-9]{3,6})(?=\s?(?:服务)?(?:热线|专线))"),
         lambda m: _hotline(m) if m.group("num") else _phone(m.group("num2")), BOTH, ZH),
+    # The service numbers of the table above, as whole numbers: not part of a longer number
+    # (1,110, 3.110, 0.120), not glued to a Latin letter (G110 is a road, 120fps a rate), not a
+    # count or amount (see the two word lists), not an end of a range (100-120, 110至120).
+    Rule("service-number", re.compile(
+        rf"(?<![0-9.A-Za-z¥￥$€£+−{_NOT_SERVICE_BEFORE}-])(?<![0-9][, ])(?<![-~〜—–]\s)"
+        rf"(?:{_alternation(_SERVICE_NUMBERS)})(?![0-9A-Za-z]|[.,][0-9])"
+        rf"(?!\s?(?:{_alternation(_NOT_SERVICE_NEXT)}|(?:{_UNIT_ALT})(?![A-Za-z])|[%‰‱℃°]"
+        r"|(?:——|[-~〜—–]|至|到)\s?[-−]?[0-9]))"), _code, BOTH, ZH),
+    # Generation words: 00后, 90后, 80、90后 are read digit by digit (零零后, 九零后), as people say
+    # them. Not the minutes of a time (20:30后, 9点30后) and not 后面 (排在20后面).
+    Rule("generation", re.compile(
+        r"(?<![0-9.:：点时])[0-9]{2}(?=(?:、[0-9]{2})*后(?![面边头]))"),
+        lambda m: read_digits(m.group()), FULL, ZH),
     # Codes, not quantities: a digit run over 11 digits (ID numbers, order numbers) or a leading 0
     # with 3+ digits (007, 0023). Not the 0 of 0.5, not a part of 1,000, 100 000 or 3.014.
     Rule("code", re.compile(
@@ -574,11 +630,27 @@ def _time(m: re.Match[str]) -> str:
     return text
 
 
+def _year_range(m: re.Match[str]) -> str:
+    a, b = m.group("a"), m.group("b")
+    return read_year(a) + "至" + read_year(b) if int(b) > int(a) else m.group()
+
+
+def _year_range_light(m: re.Match[str]) -> str:
+    a, b = m.group("a"), m.group("b")
+    return a + "至" + b if int(b) > int(a) else m.group()
+
+
 def _ratio(m: re.Match[str]) -> str:
     context = m.groupdict()
     return (context.get("ctx") or "") + (context.get("mid") or "") + (
         read_number(m.group("a")) + "比" + read_number(m.group("b")))
 
+
+# Two years joined by a slash, the later one second: a season or a school or financial year
+# (2025/2026赛季), not the fraction 2025/2026. A hyphen between years is left to the range rules.
+_YEAR_RANGE = re.compile(
+    r"(?<![0-9./])(?P<a>(?:1[5-9]|20)[0-9]{2})\s?/\s?(?P<b>(?:1[5-9]|20)[0-9]{2})"
+    r"(?![0-9]|[./][0-9])")
 
 # A clock time: hour 0-24, two-digit minutes, optional seconds. 3:2 (one-digit minutes) is not one.
 _CLOCK = r"(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
@@ -595,6 +667,8 @@ _DATES: list[Rule] = [
     Rule("date-ym", re.compile(
         r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})[-/](?P<m>0[1-9]|1[0-2])(?![0-9]|[-/.][0-9])"),
         _date_ym, FULL, ZH),
+    Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH),
+    Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH),
     # Scores and scales: after 比分, 比例, 以 (以3:2获胜) a colon pair is a ratio even when it looks
     # like a clock time (比分21:19). Runs before the time rule for that reason.
     Rule("ratio-context", re.compile(
@@ -761,8 +835,10 @@ def _fraction(m: re.Match[str]) -> str:
 
 
 def _counts(m: re.Match[str]) -> bool:
-    """False after 第 or 、: 第2名 and 第1、2名 are ordinals, read 二, never 两."""
-    return _before(m) not in ("第", "、")
+    """False after 第 or 、 (第2名 and 第1、2名 are ordinals) and after a Latin letter (CO2排放,
+    a chemical formula; A2排, a model number): such a 2 is read 二, never 两."""
+    before = _before(m)
+    return before not in ("第", "、") and not ("A" <= before <= "Z" or "a" <= before <= "z")
 
 
 def _number(m: re.Match[str]) -> str:

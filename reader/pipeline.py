@@ -170,6 +170,8 @@ class Speaker:
         prosody = prosody or Prosody()
         if problems := prosody.problems():
             raise BadProsody("; ".join(problems))
+        if not any(ch.isalnum() for ch in segment.text):
+            raise NothingToSay(f"nothing to say in {segment.text!r}: no letters or digits")
         failures: list[str] = []
         for position, engine in enumerate(self.engines):
             key = self.key_for(engine, segment, voice, prosody)
@@ -192,8 +194,6 @@ class Speaker:
 
     async def _synthesize(self, engine: Engine, speak: str, voice: Voice,
                           prosody: Prosody) -> Audio:
-        if not any(ch.isalnum() for ch in speak):
-            raise NothingToSay(f"nothing to say in {speak!r}")
         audio = await engine.synthesize(speak, voice, prosody)
         check_clip(audio, speak, prosody)  # never cache an empty or partial clip
         return audio

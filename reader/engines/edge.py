@@ -123,6 +123,8 @@ class EdgeEngine(Engine):
 
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
         name = self._voice(voice)
+        if problems := prosody.problems():
+            raise EngineRejected("edge cannot use this prosody: " + "; ".join(problems), self.name)
         if await self._is_unknown(name):
             raise EngineRejected(f"edge has no voice {name!r}; it may have been retired"
                                  " (replace it in the voices/ file)", self.name)

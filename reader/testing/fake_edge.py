@@ -98,13 +98,16 @@ _SENTENCE = re.compile(r"[^。！？!?.;；…]+[。！？!?.;；…]*[”’」
 
 SECONDS_PER_CJK_CHAR = 0.22  # Mandarin newsreaders run at about 4.5 syllables a second
 SECONDS_PER_LETTER = 0.06  # English at about 160 words a minute
+SECONDS_PER_DIGIT = 0.3  # a digit becomes a syllable or two: 2025 is 二零二五 or 二千零二十五
 MIN_CLIP_SECONDS = 0.3  # the floor: a one-letter text still gets a clip of some length
 
 
 def _speaking_time(text: str) -> float:
     cjk = len(_CJK_CHAR.findall(text))
-    letters = len(_ALNUM_CHAR.findall(text))
-    return cjk * SECONDS_PER_CJK_CHAR + letters * SECONDS_PER_LETTER
+    alnum = _ALNUM_CHAR.findall(text)
+    digits = sum(1 for ch in alnum if ch.isdigit())
+    letters = len(alnum) - digits
+    return cjk * SECONDS_PER_CJK_CHAR + letters * SECONDS_PER_LETTER + digits * SECONDS_PER_DIGIT
 
 
 def is_speakable(text: str) -> bool:

@@ -1,0 +1,215 @@
+"""The edge engine, driving the real edge-tts client against the fake Edge server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import pytest
+
+from reader.audio import probe_mp3
+from reader.engines.breaker import CircuitBreaker, State
+from reader.engines.edge import EdgeEngine
+from reader.errors import BadAudio, EngineRejected, EngineTimeout, EngineUnavailable
+from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
+from reader.types import Prosody, Voice
+
+T = TypeVar("T")
+XIAOXIAO = Voice("xiaoxiao", "晓晓", "zh-CN", {"edge": "zh-CN-XiaoxiaoNeural", "espeak": "cmn"})
+SENTENCE = "重庆欢迎您，智能产业博览会今天开幕。"
+
+
+def run(test: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(test())  # type: ignore[arg-type]
+
+
+class Sleeps:
+    """Records backoff sleeps instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@asynccontextmanager
+async def edge(**options: Any) -> AsyncIterator[tuple[FakeEdgeServer, EdgeEngine, Sleeps]]:
+    sleeps = Sleeps()
+    async with FakeEdgeServer() as server:
+        with patch_edge_tts(server):
+            options.setdefault("sleep", sleeps)
+            options.setdefault("jitter", lambda: 1.0)
+            yield server, EdgeEngine(**options), sleeps
+
+
+def test_speaks_with_word_boundaries_and_prosody() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, _):
+            audio = await engine.synthesize(SENTENCE, XIAOXIAO, Prosody(rate=20, pitch=-5))
+            assert (audio.engine, audio.voice) == ("edge", "zh-CN-XiaoxiaoNeural")
+            info = probe_mp3(audio.data)
+            assert (info.sample_rate, info.channels, info.bitrate_kbps) == (24000, 1, 48)
+            assert abs(info.duration_ms - audio.duration_ms) < 30
+            words = [b for b in audio.boundaries if b.kind == "word"]
+            assert len(words) >= 3
+            assert [b.offset_ms for b in words] == sorted(b.offset_ms for b in words)
+            (request,) = server.stats.requests
+            assert (request.rate, request.pitch) == ("+20%", "-5Hz")
+            assert server.stats.count(SENTENCE, "zh-CN-XiaoxiaoNeural") == 1
+
+    run(test)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.HTTP_429, Fault.HTTP_503, Fault.NO_AUDIO, Fault.DROP_MID_STREAM, Fault.CUT_SHORT,
+     Fault.MALFORMED_HEADER_LENGTH, Fault.MALFORMED_TEXT_PATH, Fault.MALFORMED_HEADER_LINE],
+)
+def test_transient_failures_are_retried_then_succeed(fault: Fault) -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            server.faults.push(fault, times=2)
+            audio = await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert probe_mp3(audio.data).duration_ms > 1500  # the whole clip, not a part
+            assert len(sleeps.calls) == 2
+            assert engine.breaker.state is State.CLOSED
+
+    run(test)
+
+
+def test_skewed_clock_403_is_handled_by_the_client() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            server.faults.push(Fault.SKEWED_403)
+            await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert sleeps.calls == []  # the client's own retry, not ours
+
+    run(test)
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    engine = EdgeEngine(backoff_base=0.5, backoff_cap=3.0, jitter=lambda: 1.0)
+    assert [engine.backoff(n) for n in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    half = EdgeEngine(backoff_base=0.5, backoff_cap=3.0, jitter=lambda: 0.5)
+    assert half.backoff(2) == 1.0
+
+
+@pytest.mark.parametrize("fault", [Fault.HTTP_403, Fault.HTTP_429, Fault.CUT_SHORT])
+def test_persistent_failure_gives_up_after_the_retries(fault: Fault) -> None:
+    async def test() -> None:
+        async with edge(retries=2, breaker=CircuitBreaker(threshold=10)) as (server, engine, _):
+            server.faults.always(fault)
+            expected = BadAudio if fault is Fault.CUT_SHORT else EngineUnavailable
+            with pytest.raises(expected) as caught:
+                await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert caught.value.engine == "edge"
+            assert "cut short" in str(caught.value) or "HTTP" in str(caught.value)
+            # 3 attempts (403 is retried once more by the client itself on each).
+            assert server.stats.connections == (6 if fault is Fault.HTTP_403 else 3)
+
+    run(test)
+
+
+def test_cut_short_audio_is_never_returned() -> None:
+    async def test() -> None:
+        async with edge(retries=0) as (server, engine, _):
+            server.faults.push(Fault.CUT_SHORT)
+            with pytest.raises(BadAudio, match="cut short"):
+                await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+
+    run(test)
+
+
+def test_deadline_covers_the_whole_request_and_is_not_retried() -> None:
+    async def test() -> None:
+        async with edge(timeout=0.5) as (server, engine, sleeps):
+            server.faults.push(Fault.SLOW_FIRST_BYTE)
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(EngineTimeout, match="within 0.5 s"):
+                await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert asyncio.get_running_loop().time() - started < 3
+            assert sleeps.calls == [] and server.stats.connections == 1
+
+    run(test)
+
+
+def test_unknown_voice_is_permanent_and_not_retried() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            ghost = Voice("ghost", "ghost", "zh-CN", {"edge": "zh-CN-GhostNeural", "espeak": "cmn"})
+            with pytest.raises(EngineRejected, match="no voice 'zh-CN-GhostNeural'"):
+                await engine.synthesize(SENTENCE, ghost, Prosody())
+            assert server.stats.connections == 0 and sleeps.calls == []
+            assert engine.breaker.state is State.CLOSED
+
+    run(test)
+
+
+def test_preset_without_an_edge_voice_is_rejected() -> None:
+    async def test() -> None:
+        async with edge() as (_, engine, _sleeps):
+            offline = Voice("offline", "offline", "zh-CN", {"espeak": "cmn"})
+            with pytest.raises(EngineRejected, match="no edge voice"):
+                await engine.synthesize(SENTENCE, offline, Prosody())
+
+    run(test)
+
+
+def test_circuit_breaker_stops_calling_during_an_outage() -> None:
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=3, cooldown=60)
+        async with edge(retries=0, breaker=breaker) as (server, engine, _):
+            server.faults.always(Fault.HTTP_503)
+            for _ in range(3):
+                with pytest.raises(EngineUnavailable):
+                    await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert breaker.state is State.OPEN
+            before = server.stats.connections
+            for _ in range(20):
+                with pytest.raises(EngineUnavailable, match="resting"):
+                    await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert server.stats.connections == before  # an outage costs nothing more
+
+    run(test)
+
+
+def test_concurrent_connections_are_capped() -> None:
+    async def test() -> None:
+        async with edge(connections=2) as (server, engine, _):
+            server.speed = 10.0  # each clip takes a while to stream
+            active = peak = 0
+            real = engine._communicate
+
+            class Counting:
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    self._inner = real(*args, **kwargs)
+
+                async def stream(self) -> AsyncIterator[Any]:
+                    nonlocal active, peak
+                    active += 1
+                    peak = max(peak, active)
+                    try:
+                        async for chunk in self._inner.stream():
+                            yield chunk
+                    finally:
+                        active -= 1
+
+            engine._communicate = Counting
+            texts = [f"第{n}句话在这里，说得清清楚楚。" for n in range(6)]
+            await asyncio.gather(*(engine.synthesize(t, XIAOXIAO, Prosody()) for t in texts))
+            assert peak == 2 and server.stats.connections == 6
+
+    run(test)
+
+
+def test_bad_prosody_strings_are_rejected_not_retried() -> None:
+    async def test() -> None:
+        async with edge() as (_, engine, sleeps):
+            with pytest.raises(EngineRejected):
+                await engine.synthesize(SENTENCE, XIAOXIAO, Prosody(rate=10**6))
+            assert sleeps.calls == []
+
+    run(test)

@@ -1,0 +1,176 @@
+"""Speech through the chain: fallback in one place, the cache, single-flight, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from reader.audio import probe_mp3
+from reader.cache import DiskCache
+from reader.config import data_dir
+from reader.engines.base import Engine
+from reader.engines.breaker import CircuitBreaker
+from reader.engines.edge import EdgeEngine
+from reader.engines.espeak import EspeakEngine
+from reader.engines.function import FunctionEngine
+from reader.errors import BadProsody, EngineUnavailable, NoEngineAvailable, NothingToSay
+from reader.pipeline import Speaker, TextPipeline
+from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
+from reader.types import Audio, Prosody, Segment, Voice
+from reader.voices import load_voices
+
+T = TypeVar("T")
+VOICES = load_voices(data_dir("voices"), "xiaoxiao")
+
+
+def run(test: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(test())  # type: ignore[arg-type]
+
+
+def segment(pipeline: TextPipeline, text: str) -> Segment:
+    return pipeline.segments(pipeline.from_plain_text(text))[0]
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+@asynccontextmanager
+async def chain(pipeline: TextPipeline, root: Path, *extra: Engine,
+                ) -> AsyncIterator[tuple[FakeEdgeServer, Speaker]]:
+    async with FakeEdgeServer() as server:
+        with patch_edge_tts(server):
+            edge = EdgeEngine(retries=0, sleep=_no_sleep,
+                              breaker=CircuitBreaker(threshold=100, cooldown=0))
+            engines: list[Engine] = [edge, *extra] if extra else [edge, EspeakEngine()]
+            speaker = Speaker(pipeline, engines, DiskCache(root), VOICES)
+            try:
+                yield server, speaker
+            finally:
+                await speaker.aclose()
+
+
+def test_edge_speaks_first_and_the_second_request_is_a_cache_hit(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            seg = segment(pipeline, "重庆欢迎您，智能产业博览会今天开幕。")
+            first = await speaker.speak(seg)
+            second = await speaker.speak(seg)
+            assert (first.engine, first.cached, first.fallback) == ("edge", False, False)
+            assert (second.engine, second.cached) == ("edge", True)
+            assert second.audio.data == first.audio.data and second.key == first.key
+            assert server.stats.count() == 1
+
+    run(test)
+
+
+def test_fallback_speaks_offline_and_never_shadows_the_primary(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            seg = segment(pipeline, "重庆欢迎您，智能产业博览会今天开幕。")
+            server.faults.always(Fault.HTTP_503)
+            down = await speaker.speak(seg)
+            assert (down.engine, down.fallback, down.audio.voice) == ("espeak", True, "cmn")
+            assert probe_mp3(down.audio.data).duration_ms > 1000
+            edge_key = speaker.key_for(speaker.engines[0], seg, VOICES.default, Prosody())
+            assert speaker.cache.get(edge_key) is None  # nothing stored for edge
+            server.faults.clear()
+            back = await speaker.speak(seg)
+            assert (back.engine, back.cached, back.fallback) == ("edge", False, False)
+
+    run(test)
+
+
+def test_each_engine_gets_its_own_normalisation(pipeline: TextPipeline, tmp_path: Path) -> None:
+    spoken: list[str] = []
+
+    def offline(text: str, voice: Voice, prosody: Prosody) -> Audio:
+        spoken.append(text)
+        raise EngineUnavailable("not today", "offline")
+
+    async def test() -> None:
+        fake = FunctionEngine(offline, name="offline")
+        async with chain(pipeline, tmp_path, fake) as (server, speaker):
+            seg = segment(pipeline, "2025年9月5日上午开幕。")
+            server.faults.always(Fault.HTTP_503)
+            with pytest.raises(NoEngineAvailable, match="edge: .*503.*; offline: not today"):
+                await speaker.speak(seg)
+            server.faults.clear()
+            await speaker.speak(seg)
+            (request,) = server.stats.requests
+            assert "2025年" in request.text  # light: the neural voice reads years itself
+            assert spoken == ["二〇二五年九月五日上午开幕。"]  # full: spelled out
+            assert speaker.cache.stats().clips == 1  # the failure stored nothing
+
+    run(test)
+
+
+def test_nothing_is_cached_when_every_engine_fails(pipeline: TextPipeline, tmp_path: Path) -> None:
+    def broken(text: str, voice: Voice, prosody: Prosody) -> Audio:
+        return Audio(b"\xff\xf3" + bytes(40), 10.0, "broken", "x")  # not a whole MP3 frame
+
+    async def test() -> None:
+        async with chain(pipeline, tmp_path, FunctionEngine(broken, name="broken")) as (
+                server, speaker):
+            server.faults.always(Fault.CUT_SHORT)
+            with pytest.raises(NoEngineAvailable) as caught:
+                await speaker.speak(segment(pipeline, "重庆欢迎您，智能产业博览会今天开幕。"))
+            assert caught.value.retry_after >= 1
+            assert "cut short" in str(caught.value)
+            assert speaker.cache.stats().clips == 0
+
+    run(test)
+
+
+def test_one_synthesis_for_a_hundred_concurrent_requests(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            server.first_byte_delay = 0.2
+            seg = segment(pipeline, "一百个人同时点击播放这一句话。")
+            results = await asyncio.gather(*(speaker.speak(seg) for _ in range(100)))
+            assert server.stats.count() == 1
+            assert len({r.audio.data for r in results}) == 1
+            assert {r.engine for r in results} == {"edge"}
+
+    run(test)
+
+
+def test_a_cancelled_caller_does_not_cancel_the_others(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            server.first_byte_delay = 0.3
+            seg = segment(pipeline, "有人中途离开，别人照样能听到。")
+            tasks = [asyncio.create_task(speaker.speak(seg)) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            tasks[0].cancel()
+            done = await asyncio.gather(*tasks[1:])
+            assert {d.engine for d in done} == {"edge"} and server.stats.count() == 1
+
+    run(test)
+
+
+def test_bad_prosody_and_unspeakable_text(pipeline: TextPipeline, tmp_path: Path) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            seg = segment(pipeline, "重庆欢迎您。")
+            with pytest.raises(BadProsody, match="rate must be between -50% and \\+100%"):
+                await speaker.speak(seg, prosody=Prosody(rate=150))
+            blank = Segment(0, seg.kind, "……", "……", 0, 0, 2)
+            with pytest.raises(NothingToSay, match="nothing to say"):
+                await speaker.speak(blank)
+            assert server.stats.connections == 0 and speaker.cache.stats().clips == 0
+
+    run(test)
