@@ -11,6 +11,7 @@ import asyncio
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from reader.audio import pcm_to_mp3, probe_mp3
+from reader.config import Settings
 from reader.engines.espeak import EspeakEngine
+from reader.pipeline import TextPipeline
 from reader.types import Prosody, Voice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +56,11 @@ class Meter:
 
 
 def sentences(path: Path) -> list[str]:
-    """The file's text split on 。 (crude on purpose), whitespace collapsed, empties dropped."""
-    parts = (" ".join(part.split()) for part in path.read_text(encoding="utf-8").split("。"))
-    return [part + "。" for part in parts if part]
+    """The page's segments as the service speaks them to the offline engine (full level)."""
+    with tempfile.TemporaryDirectory() as cache:
+        pipeline = TextPipeline.load(Settings.from_env({"READER_CACHE_DIR": cache}))
+        article = pipeline.from_page_text(path.read_text(encoding="utf-8"))
+        return [segment.speak for segment in pipeline.segments(article, level="full")]
 
 
 async def end_to_end(engine: EspeakEngine, texts: list[str]) -> tuple[float, Meter]:

@@ -5,7 +5,10 @@ Two public steps:
 * :func:`decode_html` turns bytes into text. Chinese pages come in UTF-8, GBK/GB18030, Big5 and
   now and then UTF-16, and their declared charset is not always true, so the bytes themselves
   are trusted first (byte-order mark, strict UTF-8), then what the server and the page say,
-  then charset-normalizer's guess.
+  then the two Chinese encodings (GB18030 or Big5-HKSCS, whichever reads as more common
+  Chinese characters), and only then charset-normalizer's guess, which takes a short Chinese
+  text for Korean. :func:`decode_text` does the same for text files and typed text, without
+  the clues only HTML has, and lets a few control characters through to the cleaning stage.
 * :func:`extract_html` turns the page into an :class:`ExtractedPage`:
 
   1. the title is chosen among ``<title>``, headings and ``og:title``, without the site name;
@@ -33,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
+from functools import cache
 
 import trafilatura
 from charset_normalizer import from_bytes
@@ -41,7 +45,7 @@ from lxml.html import Element, HtmlElement  # type: ignore[import-untyped, unuse
 
 from reader.errors import EmptyInput, NoArticleFound, UndecodableInput
 
-__all__ = ["ExtractedPage", "decode_html", "extract_html"]
+__all__ = ["ExtractedPage", "decode_html", "decode_text", "extract_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +132,6 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:
 #: feed and carriage return; DEL; C1 (what binary data turns into when read as Latin-1).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
-#: Share of control characters above which decoded "text" is taken for binary data.
-_MAX_CONTROL_SHARE = 0.01
-
 #: How much of the decoded text the control-character check reads.
 _CONTROL_SAMPLE_CHARS = 65536
 
@@ -140,7 +141,59 @@ _UTF16_SNIFF_BYTES = 256
 #: A multi-byte character cut off by truncation leaves at most this many bytes at the end.
 _MAX_TRUNCATED_TAIL = 3
 
-_BINARY_ADVICE = "; send the page's HTML instead"
+#: The Chinese encodings, tried after UTF-8 and any declared charset but before detection, each
+#: with the codec and code ranges of its common characters: for GB 2312, the punctuation and
+#: symbol rows (A1A1-A3FE) and level 1 (B0A1-D7F9, the 3,755 characters of everyday simplified
+#: Chinese); for Big5, the symbols (A140-A3BF) and the frequently used characters (A440-C67E,
+#: 5,401 traditional ones). A statistical detector needs more text than a headline or a
+#: sentence: it reads 今天天气很好。 in GBK as Korean (쏟莖莖폭붤봤。).
+_CHINESE_ENCODINGS: tuple[tuple[str, str, tuple[tuple[int, int], ...]], ...] = (
+    ("gb18030", "gb2312", ((0xA1A1, 0xA3FE), (0xB0A1, 0xD7F9))),
+    ("big5hkscs", "big5", ((0xA140, 0xA3BF), (0xA440, 0xC67E))),
+)
+
+#: A decoding is Chinese when at least this share of its non-ASCII characters are common
+#: characters of its encoding, and the one with the larger share wins (GB on a tie). Chinese
+#: text scores 0.9 and more in its own encoding and about half as much in the other; bytes in
+#: Latin-1, Cyrillic or Shift JIS score near nothing and are left to detection. Known limit:
+#: Korean (EUC-KR) and Japanese (EUC-JP) land in the common blocks, so an undeclared page in
+#: either is read as Chinese.
+_MIN_COMMON_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """What is being decoded: which clues to its encoding it carries and how to speak of it."""
+
+    noun: str  # its name in messages: "the page", "the text"
+    kind: str  # what binary data is not: "a web page", "text"
+    instead: str  # what to send instead of binary data
+    save_as: str  # what to do when no encoding fits
+    markup: bool  # HTML: a meta charset or XML declaration may name the encoding, and UTF-16
+    # without a byte-order mark is recognised by "<" as its first character
+    max_control_share: float  # above this share of control characters, it is binary data
+
+
+#: Web pages hold no control characters: over 1% of them means binary data.
+_PAGE = _Input(
+    noun="the page",
+    kind="a web page",
+    instead="send the page's HTML instead",
+    save_as="save it as UTF-8, or pass its charset from the HTTP Content-Type header",
+    markup=True,
+    max_control_share=0.01,
+)
+
+#: Text files and typed text: text copied from documents and terminals carries stray control
+#: characters, which the cleaning stage turns into spaces; over a tenth of them means binary.
+_TEXT = _Input(
+    noun="the text",
+    kind="text",
+    instead="send the article as plain text instead",
+    save_as="save it as UTF-8",
+    markup=False,
+    max_control_share=0.10,
+)
 
 
 def decode_html(data: bytes, declared: str | None = None) -> str:
@@ -150,27 +203,47 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
     ``EmptyInput`` for empty or whitespace-only data and ``UndecodableInput`` for binary data
     or text in no encoding we can identify.
     """
+    return _decode(data, declared, _PAGE)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a text file or typed text (``reader segment file.txt``, standard input).
+
+    The encodings are found as for :func:`decode_html`, without the clues only HTML has.
+    Raises ``EmptyInput`` for empty or whitespace-only data and ``UndecodableInput`` for binary
+    data (NUL bytes, a known file signature, over 10% control characters) or text in no
+    encoding we can identify. A few control characters are left for the cleaning stage.
+    """
+    return _decode(data, None, _TEXT)
+
+
+def _decode(data: bytes, declared: str | None, what: _Input) -> str:
     if not data.strip():
-        raise EmptyInput("the page is empty: there is nothing to read")
-    _reject_binary_signature(data)
-    text = _decode_by_bom(data)
-    if text is None:
+        raise EmptyInput(f"{what.noun} is empty: there is nothing to read")
+    _reject_binary_signature(data, what)
+    text = _decode_by_bom(data, what)
+    if text is None and what.markup:
         text = _decode_utf16_markup(data)
     if text is None:
-        _reject_nul_bytes(data)
-        text = _decode_by_guessing(data, declared)
-    _reject_control_characters(text)
+        _reject_nul_bytes(data, what)
+        text = _decode_by_guessing(data, declared, what)
+    _reject_control_characters(text, what)
     if not text.strip():
-        raise EmptyInput("the page is empty: there is nothing to read")
+        raise EmptyInput(f"{what.noun} is empty: there is nothing to read")
     return text
 
 
-def _reject_binary_signature(data: bytes) -> None:
+def _binary_data(what: _Input, kind: str | None = None) -> UndecodableInput:
+    guess = f" ({kind}?)" if kind else ""
+    return UndecodableInput(
+        f"this looks like binary data{guess}, not {what.kind}; {what.instead}"
+    )
+
+
+def _reject_binary_signature(data: bytes, what: _Input) -> None:
     kind = _binary_kind(data)
     if kind is not None:
-        raise UndecodableInput(
-            f"this looks like binary data ({kind}?), not a web page" + _BINARY_ADVICE
-        )
+        raise _binary_data(what, kind)
 
 
 def _binary_kind(data: bytes) -> str | None:
@@ -184,13 +257,13 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _decode_by_bom(data: bytes) -> str | None:
+def _decode_by_bom(data: bytes, what: _Input) -> str | None:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             text = _decode_strictly(data[len(bom) :], encoding)
             if text is None:
                 raise UndecodableInput(
-                    f"the page starts with a {encoding.upper()} byte-order mark but is not "
+                    f"{what.noun} starts with a {encoding.upper()} byte-order mark but is not "
                     f"valid {encoding.upper()}; save it again as UTF-8"
                 )
             return text
@@ -206,36 +279,40 @@ def _decode_utf16_markup(data: bytes) -> str | None:
     return None
 
 
-def _reject_nul_bytes(data: bytes) -> None:
+def _reject_nul_bytes(data: bytes, what: _Input) -> None:
     # No text encoding we accept puts NUL bytes in text, short of UTF-16/32 handled above.
     if b"\x00" in data:
-        raise UndecodableInput("this looks like binary data, not a web page" + _BINARY_ADVICE)
+        raise _binary_data(what)
 
 
-def _decode_by_guessing(data: bytes, declared: str | None) -> str:
+def _decode_by_guessing(data: bytes, declared: str | None, what: _Input) -> str:
     text = _decode_strictly(data, "utf-8")
     if text is not None:  # text that is valid UTF-8 is UTF-8, whatever its meta tag says
         return text
-    labels = _charset_labels(data, declared)
+    labels = _charset_labels(data, declared, what.markup)
     for label in labels:
         text = _decode_strictly(data, label)
         if text is not None:
             return text
+    text = _decode_as_chinese(data)
+    if text is not None:
+        return text
     text = _decode_as_detected(data)
     if text is not None:
         return text
-    tried = ", ".join(["UTF-8", *labels])
+    chinese = [encoding for encoding, *_ in _CHINESE_ENCODINGS if encoding not in labels]
+    tried = ", ".join(["UTF-8", *labels, *chinese])
     raise UndecodableInput(
-        f"could not tell which text encoding this page is in (tried {tried} and detection); "
-        "save it as UTF-8, or pass its charset from the HTTP Content-Type header"
+        f"could not tell which text encoding {what.noun} is in (tried {tried} and detection); "
+        f"{what.save_as}"
     )
 
 
-def _charset_labels(data: bytes, declared: str | None) -> list[str]:
+def _charset_labels(data: bytes, declared: str | None, markup: bool) -> list[str]:
     """Codec names to try, in order: the HTTP header's (unless weak), the page's, the weak one."""
     header = _codec_name(declared) if declared else None
     weak = declared is not None and declared.strip().lower() in _WEAK_LABELS
-    page = _codec_name(_page_charset(data))
+    page = _codec_name(_page_charset(data)) if markup else None
     ordered = [page, header] if weak else [header, page]
     labels: list[str] = []
     for label in ordered:
@@ -265,6 +342,40 @@ def _codec_name(label: str | None) -> str | None:
         return None
 
 
+def _decode_as_chinese(data: bytes) -> str | None:
+    """The decoding in a Chinese encoding with the largest share of common characters, if any
+    reaches :data:`_MIN_COMMON_SHARE`; on a tie the first (simplified) wins."""
+    best: tuple[float, str] | None = None
+    for encoding, codec, ranges in _CHINESE_ENCODINGS:
+        text = _decode_strictly(data, encoding)
+        if text is None:
+            continue
+        share = _common_share(text, _common_characters(codec, ranges))
+        if share >= _MIN_COMMON_SHARE and (best is None or share > best[0]):
+            best = share, text
+    return best[1] if best is not None else None
+
+
+def _common_share(text: str, common: frozenset[str]) -> float:
+    """The share of the non-ASCII characters of ``text`` that are in ``common``."""
+    wide = [char for char in text if char > "\x7f"]
+    return sum(char in common for char in wide) / len(wide) if wide else 0.0
+
+
+@cache
+def _common_characters(codec: str, ranges: tuple[tuple[int, int], ...]) -> frozenset[str]:
+    """The characters a two-byte codec has in the code ``ranges`` (first and last code of each),
+    read from the codec's own table on first use."""
+    characters: set[str] = set()
+    for first, last in ranges:
+        for code in range(first, last + 1):
+            try:
+                characters.add(code.to_bytes(2, "big").decode(codec))
+            except UnicodeDecodeError:  # an unassigned code, or a byte the codec does not use
+                continue
+    return frozenset(characters)
+
+
 def _decode_as_detected(data: bytes) -> str | None:
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
@@ -288,10 +399,11 @@ def _decode_strictly(data: bytes, encoding: str) -> str | None:
         return None
 
 
-def _reject_control_characters(text: str) -> None:
+def _reject_control_characters(text: str, what: _Input) -> None:
     sample = text[:_CONTROL_SAMPLE_CHARS]
-    if "\x00" in sample or len(_CONTROL_CHARS.findall(sample)) > _MAX_CONTROL_SHARE * len(sample):
-        raise UndecodableInput("this looks like binary data, not a web page" + _BINARY_ADVICE)
+    controls = len(_CONTROL_CHARS.findall(sample))
+    if "\x00" in sample or controls > what.max_control_share * len(sample):
+        raise _binary_data(what)
 
 
 # --------------------------------------------------------------------------------------------

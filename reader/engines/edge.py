@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -167,19 +167,28 @@ class EdgeEngine(Engine):
         return audio
 
     async def _request(self, text: str, name: str, prosody: Prosody) -> Audio:
+        chunks: list[bytes] = []
+        boundaries: list[Boundary] = []
+        async for chunk in self._chunks(text, name, prosody):
+            if chunk["type"] == "audio":
+                chunks.append(chunk["data"])
+            else:
+                boundaries.append(_boundary(chunk))
+        data = b"".join(chunks)
+        # 48 kbit/s CBR: the byte count gives the duration exactly (EDGE-NOTES.md).
+        return Audio(data=data, duration_ms=len(data) * 8 / 48, engine=self.name, voice=name,
+                     boundaries=tuple(boundaries))
+
+    async def _chunks(self, text: str, name: str, prosody: Prosody) -> AsyncGenerator[Any, None]:
+        """The client's chunks (audio and boundaries), its exceptions translated."""
         try:
             communicate = self._communicate(text, name, boundary="WordBoundary",
                                             proxy=self._proxy, **prosody_args(prosody))
         except (ValueError, TypeError) as exc:  # the client's own argument checks
             raise EngineRejected(f"edge cannot use these settings: {exc}", self.name) from exc
-        chunks: list[bytes] = []
-        boundaries: list[Boundary] = []
         try:
             async for chunk in communicate.stream():
-                if chunk["type"] == "audio":
-                    chunks.append(chunk["data"])
-                else:
-                    boundaries.append(_boundary(chunk))
+                yield chunk
         except aiohttp.WSServerHandshakeError as exc:
             raise self._handshake_error(exc) from exc
         except edge_tts.exceptions.NoAudioReceived as exc:
@@ -187,10 +196,46 @@ class EdgeEngine(Engine):
         except (*_EDGE_ERRORS, aiohttp.ClientError, OSError, ValueError) as exc:
             raise EngineUnavailable(f"edge failed: {type(exc).__name__}: {exc}",
                                     self.name) from exc
-        data = b"".join(chunks)
-        # 48 kbit/s CBR: the byte count gives the duration exactly (EDGE-NOTES.md).
-        return Audio(data=data, duration_ms=len(data) * 8 / 48, engine=self.name, voice=name,
-                     boundaries=tuple(boundaries))
+
+    # ------------------------------------------------------------ streaming
+
+    async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[bytes]:
+        """Audio bytes as Edge sends them: the first arrive after Edge's first-byte delay,
+        not after the whole sentence. One attempt, no retry (bytes already passed on cannot
+        be taken back); the caller validates the whole clip and falls back on failure."""
+        name = self._voice(voice)
+        if problems := prosody.problems():
+            raise EngineRejected("edge cannot use this prosody: " + "; ".join(problems), self.name)
+        self._check_breaker()
+        ok = False
+        chunks = self._chunks(text, name, prosody)
+        try:
+            async with self._slots:
+                # A deadline per read, not asyncio.timeout() around the loop: a timeout
+                # scope must not span a yield (it would cancel the consumer, not us).
+                deadline = asyncio.get_running_loop().time() + self.timeout
+                while True:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    try:
+                        chunk = await asyncio.wait_for(anext(chunks), max(remaining, 0))
+                    except StopAsyncIteration:
+                        break
+                    if chunk["type"] == "audio":
+                        yield chunk["data"]
+            ok = True
+        except TimeoutError:
+            self.breaker.failure()
+            message = f"edge did not finish within {self.timeout:g} s"
+            raise EngineTimeout(message, self.name) from None
+        except (EngineUnavailable, BadAudio):
+            self.breaker.failure()
+            raise
+        finally:
+            await chunks.aclose()
+            if ok:
+                self.breaker.success()
+            else:
+                self.breaker.release()
 
     # ------------------------------------------------------------ helpers
 

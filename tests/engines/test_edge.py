@@ -213,3 +213,36 @@ def test_bad_prosody_strings_are_rejected_not_retried() -> None:
             assert sleeps.calls == []
 
     run(test)
+
+
+def test_stream_passes_audio_on_as_it_arrives() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, _):
+            server.first_byte_delay = 0.2
+            server.speed = 4.0  # a 4 s clip streams over about a second
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            arrivals: list[float] = []
+            chunks: list[bytes] = []
+            async for chunk in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+                arrivals.append(loop.time() - started)
+                chunks.append(chunk)
+            assert len(chunks) > 1
+            assert arrivals[0] < arrivals[-1] - 0.3  # the first bytes did not wait for the rest
+            whole = await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert b"".join(chunks) == whole.data
+
+    run(test)
+
+
+def test_stream_times_out_and_counts_a_failure() -> None:
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=1, cooldown=60)
+        async with edge(timeout=0.3, breaker=breaker) as (server, engine, _):
+            server.faults.push(Fault.SLOW_FIRST_BYTE)
+            with pytest.raises(EngineTimeout):
+                async for _chunk in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+                    pass
+            assert breaker.state is State.OPEN
+
+    run(test)
