@@ -169,8 +169,7 @@ class _Input:
     kind: str  # what binary data is not: "a web page", "text"
     instead: str  # what to send instead of binary data
     save_as: str  # what to do when no encoding fits
-    markup: bool  # HTML: a meta charset or XML declaration may name the encoding, and UTF-16
-    # without a byte-order mark is recognised by "<" as its first character
+    markup: bool  # HTML: meta charset and XML declaration read, UTF-16 known by its first "<"
     max_control_share: float  # above this share of control characters, it is binary data
 
 
@@ -303,7 +302,7 @@ def _decode_by_guessing(data: bytes, declared: str | None, what: _Input) -> str:
     chinese = [encoding for encoding, *_ in _CHINESE_ENCODINGS if encoding not in labels]
     tried = ", ".join(["UTF-8", *labels, *chinese])
     raise UndecodableInput(
-        f"could not tell which text encoding {what.noun} is in (tried {tried} and detection); "
+        f"could not tell which character encoding {what.noun} is in (tried {tried} and detection); "
         f"{what.save_as}"
     )
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from reader.audio import probe_mp3
+from reader.testing.fake_edge import FakeEdgeServer
 from tests.conftest import SEED_TEXT
 
 
@@ -128,3 +131,77 @@ def test_unknown_setting_is_warned_about(session_cache: Path) -> None:
                             capture_output=True, env=env, timeout=120, check=False)
     assert result.returncode == 0
     assert "unknown setting READER_MAX_CHAR is ignored" in result.stderr.decode()
+
+
+# ---------------------------------------------------------------- say and voices
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _say_env(cache: Path, wss: str, voice_list: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    return {**env, "READER_CACHE_DIR": str(cache), "READER_EDGE_URL": wss,
+            "READER_EDGE_VOICE_LIST_URL": voice_list}
+
+
+def _say(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "reader.cli", "say", *args],
+                          capture_output=True, env=env, timeout=120, check=False)
+
+
+def test_say_offline_writes_an_mp3_spoken_by_espeak(tmp_path: Path) -> None:
+    port = _closed_port()  # nothing listens: edge is unreachable, as with no network
+    env = _say_env(tmp_path / "cache", f"ws://127.0.0.1:{port}/edge?TrustedClientToken=x",
+                   f"http://127.0.0.1:{port}/voices")
+    out = tmp_path / "x.mp3"
+    result = _say(["重庆欢迎您。", "-o", str(out)], env)
+    assert result.returncode == 0, result.stderr
+    assert "spoken by espeak (cmn)" in result.stderr.decode()
+    info = probe_mp3(out.read_bytes())
+    assert (info.sample_rate, info.channels) == (24000, 1) and info.duration_ms > 500
+
+
+def test_say_through_the_fake_edge_server(tmp_path: Path) -> None:
+    with FakeEdgeServer() as server:
+        env = _say_env(tmp_path / "cache", server.wss_url, server.voice_list_url)
+        out = tmp_path / "x.mp3"
+        result = _say(["重庆欢迎您。", "-o", str(out), "--voice", "sichuan", "--rate", "10"], env)
+        assert result.returncode == 0, result.stderr
+        assert "spoken by edge (zh-CN-sichuan-YunxiNeural)" in result.stderr.decode()
+        (request,) = server.stats.requests
+        assert request.rate == "+10%" and request.text == "重庆欢迎您。"
+        assert out.read_bytes() and probe_mp3(out.read_bytes()).duration_ms > 500
+        again = _say(["重庆欢迎您。", "-o", str(tmp_path / "y.mp3"), "--voice", "sichuan",
+                      "--rate", "10"], env)
+        assert again.returncode == 0 and server.stats.count() == 1  # from the cache
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["你好。", "-o", "{out}", "--voice", "nobody"], "unknown voice 'nobody'; choose one of"),
+        (["你好。", "-o", "{out}", "--engine", "nope"], "unknown engine 'nope'; choose one of"),
+        (["你好。", "-o", "{out}", "--rate", "300"], "rate must be between"),
+        (["。。！", "-o", "{out}"], "nothing to read"),
+        (["你好。", "-o", "/no/such/folder/x.mp3", "--engine", "espeak"], "cannot write it"),
+    ],
+)
+def test_say_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
+    out = str(tmp_path / "x.mp3")
+    env = {**os.environ, "READER_CACHE_DIR": str(tmp_path / "cache"), "READER_ENGINES": "espeak"}
+    result = _say([a.replace("{out}", out) for a in args], env)
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not Path(out).exists()
+
+
+def test_voices_lists_the_presets(session_cache: Path) -> None:
+    result = run(["voices", "--json"], session_cache)
+    voices = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert voices[0]["id"] == "xiaoxiao" and voices[0]["default"] is True
+    assert {"sichuan", "hiumaan", "hsiaochen", "aria", "yunyang"} <= {v["id"] for v in voices}

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reader.errors import EmptyInput, InputError, NoArticleFound, UndecodableInput
-from reader.extract import ExtractedPage, decode_html, extract_html
+from reader.extract import ExtractedPage, decode_html, decode_text, extract_html
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "html"
@@ -206,6 +206,154 @@ class TestDecodeRejects:
     def test_errors_are_input_errors(self) -> None:
         with pytest.raises(InputError):
             decode_html(b"\x89PNG\r\n\x1a\n")
+
+
+#: Short Chinese texts, a headline or a sentence long: too little for a statistical detector,
+#: which reads the first two in GBK as Korean.
+SHORT_SIMPLIFIED = [
+    "今天天气很好。",
+    "标题\n会议召开。",
+    "会议召开",
+    "你好",
+    "河谷市首批夜间公交线路试运行",
+    "“人工智能+”行动，2025年9月5日。",
+]
+SHORT_TRADITIONAL = [
+    "今天天氣很好。",
+    "臺北市政府今天宣佈",
+    "謝謝你們的幫助",
+    "颱風過境後，全臺各地陸續恢復上班。",
+    "你好",
+]
+SHORT_CHINESE = [(text, "gbk") for text in SHORT_SIMPLIFIED] + [
+    (text, "big5hkscs") for text in SHORT_TRADITIONAL
+]
+
+
+class TestDecodeShortChinese:
+    @pytest.mark.parametrize(("text", "encoding"), SHORT_CHINESE)
+    def test_short_text(self, text: str, encoding: str) -> None:
+        assert decode_text(text.encode(encoding)) == text
+
+    @pytest.mark.parametrize(("text", "encoding"), SHORT_CHINESE)
+    def test_short_page(self, text: str, encoding: str) -> None:
+        page = f"<html><body><p>{text}</p></body></html>"
+        assert decode_html(page.encode(encoding)) == page
+
+    @pytest.mark.parametrize(("text", "encoding"), SHORT_CHINESE)
+    def test_declared_charset_still_comes_first(self, text: str, encoding: str) -> None:
+        # Declared GBK, the bytes are read as GBK even when Big5 would also decode them.
+        data = text.encode(encoding)
+        assert decode_html(data, declared=encoding) == text
+
+    @pytest.mark.parametrize(
+        ("text", "encoding"),
+        [
+            ("こんにちは、世界。今日はいい天気ですね。", "shift_jis"),
+            ("Привет, мир! Как у тебя дела сегодня? Всё хорошо.", "cp1251"),
+        ],
+    )
+    def test_other_languages_are_left_to_detection(self, text: str, encoding: str) -> None:
+        assert decode_text(text.encode(encoding)) == text
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding plain text
+# --------------------------------------------------------------------------------------------
+
+#: A paragraph of plain text, in the style of ``reader segment file.txt`` input.
+PLAIN = (
+    "河谷小城试行夜间公交\n\n"
+    "本报讯 9月5日晚，河谷市首批三条夜间公交线路正式试运行，票价与日间线路相同。\n"
+)
+
+
+class TestDecodeText:
+    @pytest.mark.parametrize(
+        "data",
+        [
+            PLAIN.encode("utf-8"),
+            codecs.BOM_UTF8 + PLAIN.encode("utf-8"),
+            codecs.BOM_UTF16_LE + PLAIN.encode("utf-16-le"),
+            codecs.BOM_UTF16_BE + PLAIN.encode("utf-16-be"),
+            PLAIN.encode("gbk"),
+            PLAIN.encode("gb18030"),
+        ],
+        ids=["utf8", "utf8-bom", "utf16le-bom", "utf16be-bom", "gbk", "gb18030"],
+    )
+    def test_encodings(self, data: bytes) -> None:
+        assert decode_text(data) == PLAIN
+
+    def test_big5(self) -> None:
+        text = "臺北試辦夜間公車\n市民表示歡迎，晚上搭𨋢回家也不怕了。\n"
+        assert decode_text(text.encode("big5hkscs")) == text
+
+    def test_markup_is_just_text(self) -> None:
+        # A meta charset in a text file is text: the bytes decide (UTF-8 here).
+        text = '<meta charset="big5">' + PLAIN
+        assert decode_text(text.encode("utf-8")) == text
+
+    def test_a_few_control_characters_are_left_for_cleaning(self) -> None:
+        # Text pasted from a terminal or a word processor: escape codes, a stray BEL, a VT.
+        text = "\x1b[1m" + PLAIN + "\x07" + PLAIN + "\x0b\x1b[0m"
+        assert decode_text(text.encode("utf-8")) == text
+        with pytest.raises(UndecodableInput, match="binary data"):
+            decode_html(text.encode("utf-8"))
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            bytes(range(1, 32)) * 20,
+            PLAIN.encode("utf-8") + b"\x01\x02\x03\x04\x05\x06" * 10,
+            b"text\x00with a NUL byte",
+            codecs.BOM_UTF16_LE + "text\x00".encode("utf-16-le"),
+        ],
+        ids=["c0", "mostly-controls", "nul", "utf16-nul"],
+    )
+    def test_binary_data_is_refused(self, data: bytes) -> None:
+        with pytest.raises(UndecodableInput, match="binary data, not text"):
+            decode_text(data)
+
+    @pytest.mark.parametrize(
+        ("data", "kind"),
+        [
+            (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "a PNG image"),
+            (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
+            (gzip.compress(PLAIN.encode()), "gzip-compressed data"),
+        ],
+        ids=["png", "pdf", "gzip"],
+    )
+    def test_binary_data_is_named(self, data: bytes, kind: str) -> None:
+        with pytest.raises(UndecodableInput, match=rf"binary data \({kind}\?\), not text"):
+            decode_text(data)
+
+    @pytest.mark.parametrize(
+        ("data", "error"),
+        [
+            (b" \r\n\t ", EmptyInput),
+            (codecs.BOM_UTF8 + b"\n", EmptyInput),
+            (b"\x89PNG\r\n\x1a\n", UndecodableInput),
+            (b"text\x00", UndecodableInput),
+            (bytes(range(0x80, 0x100)) * 4, UndecodableInput),
+            (codecs.BOM_UTF32_LE + b"\xff\xff\xff\xff" * 2, UndecodableInput),
+        ],
+        ids=["empty", "empty-bom", "png", "nul", "no-encoding", "bad-bom"],
+    )
+    def test_messages_speak_of_text(self, data: bytes, error: type[InputError]) -> None:
+        with pytest.raises(error) as caught:
+            decode_text(data)
+        message = str(caught.value)
+        assert "text" in message
+        assert "page" not in message and "HTML" not in message and "HTTP" not in message
+
+    def test_bytes_in_no_known_encoding(self) -> None:
+        with pytest.raises(UndecodableInput, match="save it as UTF-8$"):
+            decode_text(bytes(range(0x80, 0x100)) * 4)
+
+    @given(st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), max_size=200))
+    def test_any_text_round_trips_through_utf8(self, text: str) -> None:
+        text = "正文" + text
+        assert decode_text(text.encode("utf-8")) == text
 
 
 # --------------------------------------------------------------------------------------------
