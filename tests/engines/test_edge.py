@@ -246,3 +246,29 @@ def test_stream_times_out_and_counts_a_failure() -> None:
             assert breaker.state is State.OPEN
 
     run(test)
+
+
+def test_proxy_and_settings_reach_the_client() -> None:
+    seen: dict[str, Any] = {}
+
+    class Recording:
+        def __init__(self, text: str, voice: str, **kwargs: Any) -> None:
+            seen.update(kwargs, text=text, voice=voice)
+
+        async def stream(self) -> AsyncIterator[Any]:
+            raise OSError("no network here")
+            yield  # pragma: no cover - makes this an async generator
+
+    async def no_voices(**kwargs: Any) -> list[Any]:
+        raise OSError("no network here")
+
+    async def test() -> None:
+        engine = EdgeEngine(communicate=Recording, proxy="http://proxy.example:3128", retries=0,
+                            list_voices=no_voices)
+        with pytest.raises(EngineUnavailable, match="no network here"):
+            await engine.synthesize(SENTENCE, XIAOXIAO, Prosody(volume=-10))
+        assert seen["proxy"] == "http://proxy.example:3128"
+        assert (seen["voice"], seen["volume"], seen["boundary"]) == (
+            "zh-CN-XiaoxiaoNeural", "-10%", "WordBoundary")
+
+    run(test)
