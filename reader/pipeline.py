@@ -27,7 +27,7 @@ from reader.errors import (
     NoEngineAvailable,
     NothingToSay,
 )
-from reader.extract import decode_html, extract_html
+from reader.extract import decode_html, decode_text, extract_html
 from reader.lexicon import Lexicon, load_lexicon
 from reader.normalize import Level
 from reader.segment import SegmentOptions, segment_article, speak_text
@@ -82,7 +82,7 @@ class TextPipeline:
 
     def decode_text(self, data: bytes) -> str:
         """Bytes of a text file, in any common Chinese encoding."""
-        return decode_html(data)
+        return decode_text(data)
 
     # ------------------------------------------------------------ Article -> Segments
 
