@@ -381,11 +381,13 @@ def _compare_en(m: re.Match[str]) -> str:
     return " " if _between_words(m) else _COMPARE_EN[m.group()]
 
 
+#: An HTML character reference (&amp; &#39; &#x4e2d;): one character, not text to split or read.
+CHARACTER_REFERENCE = r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
+
 _SAFETY: list[Rule] = [
     # HTML character references left in scraped text: &nbsp; &amp; &#20013;. Decoded first, so a
     # decoded < or & is then handled by the rules below like any other.
-    Rule("entity", re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"),
-         _entity, BOTH, ANY),
+    Rule("entity", re.compile(CHARACTER_REFERENCE), _entity, BOTH, ANY),
     # Full-width digits and letters (２０２５, ＡＩ) and the symbols that take part in numbers and
     # markup; Chinese punctuation (，：（）) stays full-width, it is prosody.
     Rule("width", re.compile(

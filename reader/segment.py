@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from reader.lexicon import Lexicon
-from reader.normalize import Level, normalize
+from reader.normalize import CHARACTER_REFERENCE, Level, normalize
 from reader.types import Article, Kind, Paragraph, Segment
 from reader.words import Words, is_latin
 
@@ -71,8 +71,7 @@ _PROTECTED = re.compile(
     rf"|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/{_URL_CHAR}*{_URL_END})?"  # www.x.cn/a
     r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"  # e-mail addresses
     r"|\d+(?:[.:,，]\d+)+"  # decimals 3.14, times 20:18, thousands 100,000
-    # character references left in scraped text: &amp; &#39; &#x4e2d;
-    r"|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
+    rf"|{CHARACTER_REFERENCE}"  # &amp; &#39; left in scraped text
     r"|(?:[A-Za-z]\.){2,}"  # dotted initialisms: U.S., e.g., a.m.
     r"|\b[A-Z]\.(?=\s[A-Z])"  # an initial before a name: J. K. Rowling
 )
