@@ -8,11 +8,13 @@ between engines lives there and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass, replace
-from functools import partial
 
+from reader.audio import probe_mp3
+from reader.broadcast import Broadcast
 from reader.cache import DiskCache, cache_key
 from reader.clean import Rule, clean_extracted, clean_plain, clean_text, load_rules
 from reader.config import Settings
@@ -20,18 +22,21 @@ from reader.engines.base import Engine
 from reader.engines.registry import build_chain
 from reader.engines.validate import check_clip
 from reader.errors import (
+    BadAudio,
     BadProsody,
+    CacheError,
     ConfigError,
     EngineError,
     InputTooLarge,
     NoEngineAvailable,
     NothingToSay,
+    ReaderError,
 )
 from reader.extract import decode_html, decode_text, extract_html
 from reader.lexicon import Lexicon, load_lexicon
 from reader.normalize import Level
 from reader.segment import SegmentOptions, segment_article, speak_text
-from reader.types import Article, Audio, Prosody, Segment, Voice
+from reader.types import Article, Audio, Boundary, Prosody, Segment, Voice
 from reader.voices import VoiceBook, load_voices
 from reader.words import Words, load_words
 
@@ -128,23 +133,42 @@ class Spoken:
     fallback: bool  # spoken by an engine after the chain's first choice
 
 
+class SpeechObserver:
+    """Hooks for metrics; the default does nothing. Override what you count."""
+
+    def cache_lookup(self, engine: str, hit: bool) -> None: ...
+    def synthesized(self, engine: str, seconds: float, first_byte: float | None) -> None: ...
+    def failed(self, engine: str, error: EngineError) -> None: ...
+    def fell_back(self, from_engine: str, to_engine: str) -> None: ...
+
+
 class Speaker:
     """Segments -> audio: the engine chain, the cache, and fallback, in one place.
 
     For each engine in chain order: its clip for this segment is looked up in the cache under
-    that engine's own key, else synthesised (once, however many callers ask). A fallback
-    engine's clip never stands in for the primary's: once edge is back, the next request for
-    a segment gets the neural voice.
+    that engine's own key, else synthesised. A fallback engine's clip never stands in for the
+    primary's: once edge is back, the next request for a segment gets the neural voice.
+
+    Single-flight: all requests for one segment (same voice and prosody) while it is being
+    made share one ``Broadcast``: one synthesis, identical bytes, streamed to every listener
+    as the engine produces them. The work runs in its own task, so a listener that leaves
+    cancels nothing.
     """
 
+    #: Retries of a clip that failed validation, when nobody was listening to its bytes.
+    QUIET_RETRIES = 1
+
     def __init__(self, text: TextPipeline, engines: list[Engine], cache: DiskCache,
-                 voices: VoiceBook) -> None:
+                 voices: VoiceBook, observer: SpeechObserver | None = None) -> None:
         if not engines:
             raise ConfigError("the engine chain is empty; set READER_ENGINES, e.g. edge,espeak")
         self.text = text
         self.engines = engines
         self.cache = cache
         self.voices = voices
+        self.observer = observer or SpeechObserver()
+        self._flights: dict[str, Broadcast[Spoken]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def load(cls, settings: Settings, text: TextPipeline | None = None) -> Speaker:
@@ -153,6 +177,8 @@ class Speaker:
         cache = DiskCache(settings.cache_dir / "audio", max_bytes=settings.cache_max_bytes)
         text = text or TextPipeline.load(settings)
         return cls(text, build_chain(settings), cache, voices)
+
+    # ------------------------------------------------------------ keys
 
     def key_for(self, engine: Engine, segment: Segment, voice: Voice, prosody: Prosody) -> str:
         """The cache key of ``engine``'s clip for ``segment``; '' if it has no such voice."""
@@ -163,46 +189,146 @@ class Speaker:
         return cache_key(engine=engine.name, revision=engine.revision, voice=name,
                          prosody=prosody.key(), speak=speak, lexicon=used)
 
+    def primary_key(self, segment: Segment, voice: Voice, prosody: Prosody) -> str:
+        """The key of the first engine in the chain that has this voice: the clip's address."""
+        for engine in self.engines:
+            if key := self.key_for(engine, segment, voice, prosody):
+                return key
+        raise NoEngineAvailable(f"no engine has a voice for {voice.id!r}")
+
+    def cached(self, segment: Segment, voice: Voice, prosody: Prosody) -> Spoken | None:
+        """The best clip already in the cache, without synthesising (chain order)."""
+        for position, engine in enumerate(self.engines):
+            key = self.key_for(engine, segment, voice, prosody)
+            if key and (clip := self.cache.get(key)) is not None:
+                return Spoken(clip.audio, key, engine.name, True, position > 0)
+        return None
+
+    # ------------------------------------------------------------ speaking
+
     async def speak(self, segment: Segment, voice: Voice | None = None,
-                    prosody: Prosody | None = None, *, pin: bool = False) -> Spoken:
-        """The segment's audio from the first engine that can give it."""
+                    prosody: Prosody | None = None) -> Spoken:
+        """The segment's whole clip, from the first engine that can give it."""
+        return await self.stream(segment, voice, prosody).result()
+
+    def stream(self, segment: Segment, voice: Voice | None = None,
+               prosody: Prosody | None = None) -> Broadcast[Spoken]:
+        """The broadcast of the segment's clip: joined if one is running, else started."""
         voice = voice or self.voices.default
         prosody = prosody or Prosody()
         if problems := prosody.problems():
             raise BadProsody("; ".join(problems))
         if not any(ch.isalnum() for ch in segment.text):
             raise NothingToSay(f"nothing to say in {segment.text!r}: no letters or digits")
+        flight = self.primary_key(segment, voice, prosody)
+        if (running := self._flights.get(flight)) is not None:
+            return running
+        broadcast: Broadcast[Spoken] = Broadcast()
+        self._flights[flight] = broadcast
+        task = asyncio.create_task(self._produce(flight, broadcast, segment, voice, prosody))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return broadcast
+
+    async def _produce(self, flight: str, out: Broadcast[Spoken], segment: Segment,
+                       voice: Voice, prosody: Prosody) -> None:
+        try:
+            outcome = await self._through_chain(out, segment, voice, prosody)
+        except BaseException as exc:  # cancelled at shutdown, or a bug: listeners must not hang
+            self._flights.pop(flight, None)
+            out.fail(exc)
+            raise
+        # Leave the flight table before telling the listeners, so that a request made after
+        # the result is out starts afresh (and finds the clip in the cache).
+        self._flights.pop(flight, None)
+        if isinstance(outcome, Spoken):
+            out.finish(outcome)
+        else:
+            out.fail(outcome)
+
+    async def _through_chain(self, out: Broadcast[Spoken], segment: Segment, voice: Voice,
+                             prosody: Prosody) -> Spoken | ReaderError:
         failures: list[str] = []
+        tried: list[str] = []
         for position, engine in enumerate(self.engines):
             key = self.key_for(engine, segment, voice, prosody)
             if not key:
                 continue
-            speak, _ = self.text.speak_for(segment, engine.level)
-            try:
-                fetched = await self.cache.get_or_create(
-                    key, partial(self._synthesize, engine, speak, voice, prosody), pin=pin)
-            except EngineError as exc:
-                log.warning("%s could not speak segment %d: %s", engine.name, segment.index, exc)
-                failures.append(f"{engine.name}: {exc}")
-                continue
-            return Spoken(fetched.audio, key, engine.name, fetched.hit, position > 0)
-        raise NoEngineAvailable(
-            "no engine could speak this sentence (" + ("; ".join(failures) or
-            f"no engine has a voice for {voice.id!r}") + ")",
-            retry_after=self._retry_after(),
-        )
+            if tried:
+                self.observer.fell_back(tried[-1], engine.name)
+            tried.append(engine.name)
+            spoken = await self._from_engine(out, engine, key, segment, voice, prosody,
+                                             fallback=position > 0)
+            if isinstance(spoken, Spoken) or out.started:
+                return spoken  # once bytes went out, no other engine may continue them
+            failures.append(f"{engine.name}: {spoken}")
+        return NoEngineAvailable(
+            "no engine could speak this sentence (" + "; ".join(failures) + ")",
+            retry_after=self._retry_after())
 
-    async def _synthesize(self, engine: Engine, speak: str, voice: Voice,
-                          prosody: Prosody) -> Audio:
-        audio = await engine.synthesize(speak, voice, prosody)
+    async def _from_engine(self, out: Broadcast[Spoken], engine: Engine, key: str,
+                           segment: Segment, voice: Voice, prosody: Prosody,
+                           fallback: bool) -> Spoken | EngineError:
+        """The engine's clip (cached, or made and stored), or the error it failed with."""
+        clip = await asyncio.to_thread(self.cache.get, key)
+        self.observer.cache_lookup(engine.name, clip is not None)
+        if clip is not None:
+            out.publish(clip.audio.data)
+            return Spoken(clip.audio, key, engine.name, True, fallback)
+        speak, _ = self.text.speak_for(segment, engine.level)
+        for attempt in range(self.QUIET_RETRIES + 1):
+            try:
+                audio = await self._synthesize(out, engine, speak, voice, prosody)
+            except EngineError as exc:
+                self.observer.failed(engine.name, exc)
+                log.warning("%s could not speak segment %d: %s", engine.name, segment.index, exc)
+                if not out.listeners:
+                    out.retract()  # nobody heard the bad bytes: start over clean
+                quiet_retry = isinstance(exc, BadAudio) and not out.started
+                if quiet_retry and attempt < self.QUIET_RETRIES:
+                    continue
+                return exc
+            await asyncio.to_thread(self._store, key, audio)
+            return Spoken(audio, key, engine.name, False, fallback)
+        raise AssertionError("unreachable: the last attempt returns")
+
+    async def _synthesize(self, out: Broadcast[Spoken], engine: Engine, speak: str,
+                          voice: Voice, prosody: Prosody) -> Audio:
+        """Stream the engine into ``out``; the whole clip once it is checked."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first_byte: float | None = None
+        chunks: list[bytes] = []
+        boundaries: list[Boundary] = []
+        async for item in engine.stream(speak, voice, prosody):
+            if isinstance(item, Boundary):
+                boundaries.append(item)
+                continue
+            first_byte = first_byte if first_byte is not None else loop.time() - started
+            chunks.append(item)
+            out.publish(item)
+        data = b"".join(chunks)
+        info = probe_mp3(data)  # BadAudio for empty, garbage or a cut-off frame
+        audio = Audio(data, info.duration_ms, engine.name,
+                      engine.voice_name(voice) or "", tuple(boundaries))
         check_clip(audio, speak, prosody)  # never cache an empty or partial clip
+        self.observer.synthesized(engine.name, loop.time() - started, first_byte)
         return audio
+
+    def _store(self, key: str, audio: Audio) -> None:
+        try:
+            self.cache.put(key, audio)
+        except (OSError, CacheError) as exc:  # the listener still gets the audio
+            log.error("cache: could not store clip %s, serving it uncached: %s", key[:12], exc)
 
     def _retry_after(self) -> float:
         waits = [b.retry_after() for e in self.engines if (b := getattr(e, "breaker", None))]
         return max(1.0, min(waits, default=30.0))
 
     async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for engine in self.engines:
             await engine.aclose()
         await self.cache.aclose()

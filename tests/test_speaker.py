@@ -18,7 +18,13 @@ from reader.engines.breaker import CircuitBreaker
 from reader.engines.edge import EdgeEngine
 from reader.engines.espeak import EspeakEngine
 from reader.engines.function import FunctionEngine
-from reader.errors import BadProsody, EngineUnavailable, NoEngineAvailable, NothingToSay
+from reader.errors import (
+    BadAudio,
+    BadProsody,
+    EngineUnavailable,
+    NoEngineAvailable,
+    NothingToSay,
+)
 from reader.pipeline import Speaker, TextPipeline
 from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
 from reader.types import Audio, Prosody, Segment, Voice
@@ -172,5 +178,66 @@ def test_bad_prosody_and_unspeakable_text(pipeline: TextPipeline, tmp_path: Path
             with pytest.raises(NothingToSay, match="nothing to say"):
                 await speaker.speak(blank)
             assert server.stats.connections == 0 and speaker.cache.stats().clips == 0
+
+    run(test)
+
+
+def test_listeners_get_identical_bytes_from_the_start(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            server.first_byte_delay = 0.05
+            server.speed = 8.0
+            seg = segment(pipeline, "第一位听众和后来的听众听到的是同一段声音。")
+            early = speaker.stream(seg)
+            first_chunks: list[bytes] = []
+            async for chunk in early.listen():
+                first_chunks.append(chunk)
+                if len(first_chunks) == 1:
+                    late = speaker.stream(seg)  # joins while the clip is being made
+                    assert late is early
+                    late_bytes = asyncio.create_task(_collect(late))
+            assert b"".join(first_chunks) == await late_bytes
+            assert server.stats.count() == 1
+            assert (await early.result()).engine == "edge"
+
+    run(test)
+
+
+async def _collect(broadcast: object) -> bytes:
+    from reader.broadcast import Broadcast
+
+    assert isinstance(broadcast, Broadcast)
+    return b"".join([chunk async for chunk in broadcast.listen()])
+
+
+def test_a_clip_cut_short_under_a_listener_fails_it_and_is_not_cached(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            server.faults.push(Fault.DROP_MID_STREAM)
+            seg = segment(pipeline, "这句话在传输途中被切断了一半。")
+            heard = b""
+            with pytest.raises(BadAudio, match="cut short"):
+                async for chunk in speaker.stream(seg).listen():
+                    heard += chunk
+            assert heard  # part of it went out before the cut
+            assert speaker.cached(seg, VOICES.default, Prosody()) is None
+            again = await speaker.speak(seg)  # the next request starts afresh
+            assert again.engine == "edge" and not again.cached
+
+    run(test)
+
+
+def test_a_clip_cut_short_with_nobody_listening_is_retried_quietly(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            server.faults.push(Fault.CUT_SHORT)
+            spoken = await speaker.speak(segment(pipeline, "预先生成时被截断的句子会重新合成。"))
+            assert spoken.engine == "edge" and server.stats.connections == 2
 
     run(test)

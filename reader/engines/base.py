@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
 from reader.normalize import Level
-from reader.types import Audio, Prosody, Voice
+from reader.types import Audio, Boundary, Prosody, Voice
 
 
 class Engine(ABC):
@@ -35,10 +35,14 @@ class Engine(ABC):
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
         """Speak ``text`` (already normalised, one sentence) with ``voice``."""
 
-    async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[bytes]:
-        """MP3 bytes as they are produced. Engines that can stream override this; the
-        default yields the whole clip at once. The caller validates what it receives."""
+    async def stream(self, text: str, voice: Voice,
+                     prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
+        """MP3 bytes as they are produced, and word boundaries as they are known. Engines
+        that can stream override this; the default synthesises the whole clip and yields it
+        at once. The caller validates the whole clip when the stream ends."""
         audio = await self.synthesize(text, voice, prosody)
+        for boundary in audio.boundaries:
+            yield boundary
         yield audio.data
 
     def voice_name(self, voice: Voice) -> str | None:

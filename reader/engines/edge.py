@@ -122,12 +122,7 @@ class EdgeEngine(Engine):
     # ------------------------------------------------------------ the engine interface
 
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
-        name = self._voice(voice)
-        if problems := prosody.problems():
-            raise EngineRejected("edge cannot use this prosody: " + "; ".join(problems), self.name)
-        if await self._is_unknown(name):
-            raise EngineRejected(f"edge has no voice {name!r}; it may have been retired"
-                                 " (replace it in the voices/ file)", self.name)
+        name = await self._usable_voice(voice, prosody)
         for attempt in range(self.retries + 1):
             self._check_breaker()
             try:
@@ -199,50 +194,70 @@ class EdgeEngine(Engine):
 
     # ------------------------------------------------------------ streaming
 
-    async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[bytes]:
-        """Audio bytes as Edge sends them: the first arrive after Edge's first-byte delay,
-        not after the whole sentence. One attempt, no retry (bytes already passed on cannot
-        be taken back); the caller validates the whole clip and falls back on failure."""
-        name = self._voice(voice)
-        if problems := prosody.problems():
-            raise EngineRejected("edge cannot use this prosody: " + "; ".join(problems), self.name)
-        self._check_breaker()
-        ok = False
+    async def stream(self, text: str, voice: Voice,
+                     prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
+        """Audio bytes (and word boundaries) as Edge sends them: the first arrive after
+        Edge's first-byte delay, not after the whole sentence. Transient failures are retried
+        like ``synthesize`` while nothing has been passed on; after that there is no taking
+        it back, and the caller validates the whole clip when the stream ends."""
+        name = await self._usable_voice(voice, prosody)
+        for attempt in range(self.retries + 1):
+            self._check_breaker()
+            passed_on = False
+            try:
+                async for item in self._stream_once(text, name, prosody):
+                    passed_on = True
+                    yield item
+            except EngineRejected:
+                self.breaker.release()
+                raise
+            except (EngineUnavailable, BadAudio) as exc:
+                self.breaker.failure()
+                if passed_on or attempt == self.retries or isinstance(exc, EngineTimeout):
+                    raise
+                log.info("edge: %s; retry %d of %d", exc, attempt + 1, self.retries)
+                await self._sleep(self.backoff(attempt))
+                continue
+            except BaseException:
+                self.breaker.release()
+                raise
+            self.breaker.success()
+            return
+
+    async def _stream_once(self, text: str, name: str,
+                           prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
         chunks = self._chunks(text, name, prosody)
         try:
             async with self._slots:
                 # A deadline per read, not asyncio.timeout() around the loop: a timeout
                 # scope must not span a yield (it would cancel the consumer, not us).
-                deadline = asyncio.get_running_loop().time() + self.timeout
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + self.timeout
                 while True:
-                    remaining = deadline - asyncio.get_running_loop().time()
                     try:
-                        chunk = await asyncio.wait_for(anext(chunks), max(remaining, 0))
+                        chunk = await asyncio.wait_for(anext(chunks),
+                                                       max(deadline - loop.time(), 0))
                     except StopAsyncIteration:
-                        break
-                    if chunk["type"] == "audio":
-                        yield chunk["data"]
-            ok = True
-        except TimeoutError:
-            self.breaker.failure()
-            message = f"edge did not finish within {self.timeout:g} s"
-            raise EngineTimeout(message, self.name) from None
-        except (EngineUnavailable, BadAudio):
-            self.breaker.failure()
-            raise
+                        return
+                    except TimeoutError:
+                        message = f"edge did not finish within {self.timeout:g} s"
+                        raise EngineTimeout(message, self.name) from None
+                    yield chunk["data"] if chunk["type"] == "audio" else _boundary(chunk)
         finally:
             await chunks.aclose()
-            if ok:
-                self.breaker.success()
-            else:
-                self.breaker.release()
 
     # ------------------------------------------------------------ helpers
 
-    def _voice(self, voice: Voice) -> str:
+    async def _usable_voice(self, voice: Voice, prosody: Prosody) -> str:
+        """The edge voice for ``voice``, after the checks that make a request pointless."""
         name = self.voice_name(voice)
         if not name:
             raise EngineRejected(f"voice {voice.id!r} has no edge voice", self.name)
+        if problems := prosody.problems():
+            raise EngineRejected("edge cannot use this prosody: " + "; ".join(problems), self.name)
+        if await self._is_unknown(name):
+            raise EngineRejected(f"edge has no voice {name!r}; it may have been retired"
+                                 " (replace it in the voices/ file)", self.name)
         return name
 
     async def _is_unknown(self, name: str) -> bool:

@@ -224,10 +224,14 @@ def test_stream_passes_audio_on_as_it_arrives() -> None:
             started = loop.time()
             arrivals: list[float] = []
             chunks: list[bytes] = []
-            async for chunk in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
-                arrivals.append(loop.time() - started)
-                chunks.append(chunk)
-            assert len(chunks) > 1
+            words = []
+            async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+                if isinstance(item, bytes):
+                    arrivals.append(loop.time() - started)
+                    chunks.append(item)
+                else:
+                    words.append(item)
+            assert len(chunks) > 1 and len(words) >= 3
             assert arrivals[0] < arrivals[-1] - 0.3  # the first bytes did not wait for the rest
             whole = await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
             assert b"".join(chunks) == whole.data
@@ -270,5 +274,31 @@ def test_proxy_and_settings_reach_the_client() -> None:
         assert seen["proxy"] == "http://proxy.example:3128"
         assert (seen["voice"], seen["volume"], seen["boundary"]) == (
             "zh-CN-XiaoxiaoNeural", "-10%", "WordBoundary")
+
+    run(test)
+
+
+def test_stream_retries_while_nothing_has_been_passed_on() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            server.faults.push(Fault.HTTP_503)
+            server.faults.push(Fault.NO_AUDIO)
+            items = [item async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody())]
+            assert any(isinstance(item, bytes) for item in items)
+            assert len(sleeps.calls) == 2 and server.stats.connections == 3
+
+    run(test)
+
+
+def test_stream_does_not_retry_after_audio_went_out() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            server.faults.push(Fault.DROP_MID_STREAM)
+            got = b""
+            async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+                if isinstance(item, bytes):
+                    got += item
+            # The client ends quietly with partial audio: no retry, the caller validates.
+            assert got and sleeps.calls == [] and server.stats.connections == 1
 
     run(test)
