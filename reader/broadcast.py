@@ -25,6 +25,8 @@ class Broadcast(Generic[T]):
         self._result: T | None = None
         self._error: BaseException | None = None
         self.listeners = 0  # how many are reading the bytes as they come
+        self.source = ""  # who is producing the bytes now (an engine name), for headers
+        self.fallback = False  # whether that producer is a fallback (responses say so)
 
     @property
     def started(self) -> bool:

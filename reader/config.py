@@ -54,6 +54,16 @@ class Settings:
     edge_retries: int = 2  # READER_EDGE_RETRIES: retries of a transient failure
     edge_breaker_failures: int = 3  # READER_EDGE_BREAKER_FAILURES: failures that open it
     edge_breaker_cooldown: float = 60.0  # READER_EDGE_BREAKER_COOLDOWN: seconds it stays open
+    warm_segments: int = 3  # READER_WARM_SEGMENTS: segments synthesised at registration
+    rate_limit: float = 10.0  # READER_RATE_LIMIT: requests per second per client (sustained)
+    rate_burst: int = 60  # READER_RATE_BURST: requests a client may make at once
+    daily_chars: int = 100_000  # READER_DAILY_CHARS: characters of new synthesis per client a day
+    api_tokens: tuple[str, ...] = ()  # READER_API_TOKENS: tokens for editor/admin endpoints
+    cors_origins: tuple[str, ...] = ()  # READER_CORS_ORIGINS: origins allowed by CORS
+    trusted_proxies: tuple[str, ...] = ()  # READER_TRUSTED_PROXIES: believe X-Forwarded-For
+    fetch_allow: tuple[str, ...] = ()  # READER_FETCH_ALLOW: hosts URL mode may fetch
+    fetch_timeout: float = 10.0  # READER_FETCH_TIMEOUT: seconds for one page fetch
+    fetch_trusted_networks: tuple[str, ...] = ()  # READER_FETCH_TRUSTED_NETWORKS: CIDRs
     extra: Mapping[str, str] = field(default_factory=dict)  # unknown READER_* names, for warnings
 
     @classmethod
@@ -82,6 +92,16 @@ class Settings:
             edge_retries=_int(env, "READER_EDGE_RETRIES", 2, low=0, high=10),
             edge_breaker_failures=_int(env, "READER_EDGE_BREAKER_FAILURES", 3, low=1),
             edge_breaker_cooldown=_float(env, "READER_EDGE_BREAKER_COOLDOWN", 60.0, low=0.0),
+            warm_segments=_int(env, "READER_WARM_SEGMENTS", 3, low=0),
+            rate_limit=_float(env, "READER_RATE_LIMIT", 10.0, low=0.001),
+            rate_burst=_int(env, "READER_RATE_BURST", 60, low=1),
+            daily_chars=_int(env, "READER_DAILY_CHARS", 100_000, low=0),
+            api_tokens=_list(env, "READER_API_TOKENS"),
+            cors_origins=_list(env, "READER_CORS_ORIGINS"),
+            trusted_proxies=_list(env, "READER_TRUSTED_PROXIES"),
+            fetch_allow=_list(env, "READER_FETCH_ALLOW"),
+            fetch_timeout=_float(env, "READER_FETCH_TIMEOUT", 10.0, low=0.1),
+            fetch_trusted_networks=_list(env, "READER_FETCH_TRUSTED_NETWORKS"),
             extra={k: v for k, v in env.items() if k.startswith("READER_") and k not in known},
         )
 
@@ -109,6 +129,16 @@ ENV_NAMES: tuple[str, ...] = (
     "edge_retries",
     "edge_breaker_failures",
     "edge_breaker_cooldown",
+    "warm_segments",
+    "rate_limit",
+    "rate_burst",
+    "daily_chars",
+    "api_tokens",
+    "cors_origins",
+    "trusted_proxies",
+    "fetch_allow",
+    "fetch_timeout",
+    "fetch_trusted_networks",
 )
 
 
@@ -117,6 +147,11 @@ def _paths(env: Mapping[str, str], name: str, default: Path) -> tuple[Path, ...]
     if not raw:
         return (default,)
     return tuple(Path(part) for part in raw.split(os.pathsep) if part)
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list; empty when unset."""
+    return tuple(part.strip() for part in (env.get(name) or "").split(",") if part.strip())
 
 
 def _names(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:

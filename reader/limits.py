@@ -7,7 +7,8 @@ so the objects are safe on one asyncio loop and in FastAPI's thread pool for syn
 Memory is bounded: ``RateLimiter`` and ``CharacterBudget`` track at most ``max_clients``
 keys each and forget the least recently seen one beyond that. A forgotten client starts
 again with a full bucket or a fresh budget, so the bound must be above the number of
-clients active in one window (a day, for the budget); 100,000 keys cost about 20 MB.
+clients active in one window (a day, for the budget); 100,000 keys cost about 25 MB
+each, keys included.
 
 The errors, for the app's error mapping; they belong in ``errors.py``, under its root as drawn::
 

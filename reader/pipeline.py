@@ -270,6 +270,7 @@ class Speaker:
                            segment: Segment, voice: Voice, prosody: Prosody,
                            fallback: bool) -> Spoken | EngineError:
         """The engine's clip (cached, or made and stored), or the error it failed with."""
+        out.source, out.fallback = engine.name, fallback
         clip = await asyncio.to_thread(self.cache.get, key)
         self.observer.cache_lookup(engine.name, clip is not None)
         if clip is not None:

@@ -1,0 +1,96 @@
+"""Serving a stored clip over HTTP the way browsers and CDNs expect.
+
+A clip's URL is its content address, so its bytes never change: a strong ETag (the key),
+``Cache-Control: public, max-age=31536000, immutable``, ``If-None-Match`` answered with 304,
+``HEAD``, and single byte ranges (206) for seeking. Malformed or absurd ``Range`` headers
+(several ranges, thousands of them, garbage) get a clear 416, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reader.errors import InputError
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: Audio made by a fallback engine is served but must not be kept: the URL belongs to the
+#: primary engine's clip, which the next request may get.
+NOT_STORED = "no-store"
+MP3 = "audio/mpeg"
+
+#: A single byte range: "bytes=0-499", "bytes=500-", "bytes=-500". Nothing else is accepted.
+_RANGE = re.compile(r"bytes=(?P<start>\d{0,18})-(?P<end>\d{0,18})")
+#: Longest Range header looked at; longer ones are refused without parsing.
+MAX_RANGE_HEADER = 200
+
+
+class RangeNotSatisfiable(InputError):
+    """HTTP 416: the Range header is malformed, asks for several ranges, or lies outside."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to send: status, headers and body (empty for 304 and HEAD)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def etag(key: str) -> str:
+    return f'"{key}"'
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of the one range asked for, or None for the whole clip."""
+    if header is None:
+        return None
+    if len(header) > MAX_RANGE_HEADER or "," in header:
+        raise RangeNotSatisfiable(
+            "only a single byte range is served (e.g. Range: bytes=0-1023)", size)
+    found = _RANGE.fullmatch(header.strip())
+    if found is None or not (found["start"] or found["end"]):
+        raise RangeNotSatisfiable(
+            f"malformed Range header {header[:40]!r}; expected bytes=FIRST-LAST", size)
+    if not found["start"]:  # the last N bytes
+        length = int(found["end"])
+        if length == 0 or size == 0:
+            raise RangeNotSatisfiable("an empty suffix range asks for nothing", size)
+        return max(0, size - length), size - 1
+    first = int(found["start"])
+    last = int(found["end"]) if found["end"] else size - 1
+    if first >= size or last < first:
+        raise RangeNotSatisfiable(f"range {first}-{last} is outside the clip's {size} bytes",
+                                  size)
+    return first, min(last, size - 1)
+
+
+def matches(if_none_match: str | None, tag: str) -> bool:
+    """Does an If-None-Match header name this ETag (or ``*``)?"""
+    if not if_none_match:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in if_none_match.split(",")}
+    return "*" in candidates or tag in candidates
+
+
+def clip_reply(key: str, data: bytes, *, method: str, range_header: str | None,
+               if_none_match: str | None, engine: str) -> Reply:
+    """The reply for a stored clip: 200, 206, 304 (or 416 raised)."""
+    tag = etag(key)
+    headers = {"ETag": tag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes",
+               "Content-Type": MP3, "X-Reader-Engine": engine}
+    if matches(if_none_match, tag):
+        return Reply(304, headers, b"")
+    span = byte_range(range_header, len(data))
+    status, body = 200, data
+    if span is not None:
+        first, last = span
+        status, body = 206, data[first : last + 1]
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+    headers["Content-Length"] = str(len(body))
+    return Reply(status, headers, b"" if method == "HEAD" else body)

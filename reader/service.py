@@ -1,0 +1,282 @@
+"""The service behind the HTTP API: articles, manifests, clips, publishing outputs.
+
+Routes in ``reader.api`` stay thin: they parse the request, call one method here, and map
+errors in one place. Everything here is plain async Python, testable without HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from reader.articles import ArticleStore, StoredArticle
+from reader.broadcast import Broadcast
+from reader.cache import check_key
+from reader.config import Settings
+from reader.engines.base import Engine
+from reader.errors import EngineError, LookupMiss, NoEngineAvailable, ReaderError
+from reader.fetch import FetchPolicy, Resolver, fetch_page
+from reader.limits import CharacterBudget, RateLimiter, TokenCheck
+from reader.metrics import Metrics
+from reader.outputs import Part, Tags, article_mp3, timeline, webvtt, word_timings
+from reader.pipeline import Speaker, SpeechObserver, Spoken, TextPipeline
+from reader.types import Article, Prosody, Segment, Voice
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+
+
+class UnknownClip(LookupMiss):
+    """No clip with that key, stored or registered."""
+
+
+class StaleClip(LookupMiss):
+    """A clip key from an old manifest: the lexicon or an engine changed since."""
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A clip on its way: its bytes as they come, and who is speaking it."""
+
+    chunks: AsyncIterator[bytes]
+    engine: str
+    fallback: bool  # a fallback engine speaks: the response must not be stored
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInput:
+    """What a client sends to register an article: exactly one of text, html and url."""
+
+    text: str | None = None
+    html: str | None = None
+    url: str | None = None
+    title: str | None = None
+    plain: bool = False
+    voice: str | None = None
+    rate: int = 0
+
+
+class MetricsObserver(SpeechObserver):
+    """Speech events counted in the service's metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def cache_lookup(self, engine: str, hit: bool) -> None:
+        (self.metrics.cache_hit if hit else self.metrics.cache_miss)()
+
+    def synthesized(self, engine: str, seconds: float, first_byte: float | None) -> None:
+        self.metrics.synthesis_seconds.labels(engine=engine).observe(seconds)
+        if first_byte is not None:
+            self.metrics.first_byte(first_byte)
+
+    def failed(self, engine: str, error: EngineError) -> None:
+        self.metrics.engine_error(error)
+
+    def fell_back(self, from_engine: str, to_engine: str) -> None:
+        self.metrics.fallback(from_engine, to_engine)
+
+
+class Service:
+    """Everything the API needs, loaded once at start-up."""
+
+    def __init__(self, settings: Settings, text: TextPipeline, speaker: Speaker,
+                 store: ArticleStore, *, resolver: Resolver | None = None) -> None:
+        self.settings = settings
+        self.text = text
+        self.speaker = speaker
+        self.store = store
+        self.metrics = Metrics(engines=[e.name for e in speaker.engines])
+        speaker.observer = MetricsObserver(self.metrics)
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.budget = CharacterBudget(settings.daily_chars)
+        self.tokens = TokenCheck(settings.api_tokens)
+        self.fetch_policy = FetchPolicy(
+            allow_hosts=frozenset(settings.fetch_allow), max_bytes=settings.max_html_bytes,
+            timeout=settings.fetch_timeout, trusted_networks=settings.fetch_trusted_networks)
+        self._resolver = resolver
+        self._warming: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def load(cls, settings: Settings, *, engines: list[Engine] | None = None,
+             text: TextPipeline | None = None, resolver: Resolver | None = None) -> Service:
+        text = text or TextPipeline.load(settings)
+        speaker = Speaker.load(settings, text)
+        if engines is not None:
+            speaker.engines = engines
+        store = ArticleStore(settings.cache_dir / "articles.sqlite")
+        return cls(settings, text, speaker, store, resolver=resolver)
+
+    async def aclose(self) -> None:
+        for task in list(self._warming):
+            task.cancel()
+        await asyncio.gather(*self._warming, return_exceptions=True)
+        await self.speaker.aclose()
+        self.store.close()
+
+    # ------------------------------------------------------------ articles
+
+    async def register(self, request: ArticleInput, client: str) -> tuple[dict[str, Any], bool]:
+        """Register an article (or find it again); queue its first segments. Manifest, new?"""
+        voice = self.speaker.voices.get(request.voice)
+        prosody = Prosody(rate=request.rate)
+        article = await self._article(request)
+        segments = self.text.segments(article)
+        stored, created = self.store.add(article, segments, voice=voice.id, prosody=prosody,
+                                         url=request.url)
+        keys = [(s.index, self.speaker.primary_key(s, voice, prosody)) for s in stored.segments]
+        self.store.record_clips(stored.id, keys)
+        self._warm(stored, voice, client)
+        return self.manifest(stored), created
+
+    async def _article(self, request: ArticleInput) -> Article:
+        if request.url is not None:
+            page = await fetch_page(request.url, self.fetch_policy, resolver=self._resolver)
+            return await asyncio.to_thread(self.text.from_html, page.content, page.final_url,
+                                           page.charset, request.title)
+        if request.html is not None:
+            return await asyncio.to_thread(self.text.from_html, request.html, None, None,
+                                           request.title)
+        assert request.text is not None  # the API model checks one input is given
+        read = self.text.from_plain_text if request.plain else self.text.from_page_text
+        return await asyncio.to_thread(read, request.text, request.title)
+
+    def article(self, ident: str) -> StoredArticle:
+        return self.store.get(ident)
+
+    def manifest(self, stored: StoredArticle) -> dict[str, Any]:
+        """What the widget reads: the article, its voice, and each segment's clip URL."""
+        voice = self.speaker.voices.get(stored.voice)
+        base = f"{API}/articles/{stored.id}"
+        return {
+            "id": stored.id,
+            "title": stored.title,
+            "published": stored.published,
+            "source": stored.source,
+            "origin": stored.origin,
+            "url": stored.url,
+            "voice": {"id": voice.id, "label": voice.label, "language": voice.language},
+            "rate": stored.prosody.rate,
+            "engines": [e.name for e in self.speaker.engines],
+            "audio": f"{base}/audio.mp3",
+            "captions": f"{base}/captions.vtt",
+            "timings": f"{base}/timings.json",
+            "segments": [self._segment_entry(s, voice, stored.prosody) for s in stored.segments],
+        }
+
+    def _segment_entry(self, segment: Segment, voice: Voice, prosody: Prosody) -> dict[str, Any]:
+        key = self.speaker.primary_key(segment, voice, prosody)
+        cached = self.speaker.cached(segment, voice, prosody)
+        return {
+            "index": segment.index, "kind": segment.kind.value, "text": segment.text,
+            "paragraph": segment.paragraph, "start": segment.start, "end": segment.end,
+            "audio": f"{API}/audio/{key}.mp3",
+            "duration_ms": cached.audio.duration_ms if cached else None,
+            "engine": cached.engine if cached else None,
+        }
+
+    def _warm(self, stored: StoredArticle, voice: Voice, client: str) -> None:
+        """Queue the first segments, so that play starts from the cache."""
+        for segment in stored.segments[: self.settings.warm_segments]:
+            task = asyncio.create_task(self._warm_one(segment, voice, stored.prosody, client))
+            self._warming.add(task)
+            task.add_done_callback(self._warming.discard)
+
+    async def _warm_one(self, segment: Segment, voice: Voice, prosody: Prosody,
+                        client: str) -> None:
+        try:
+            if self.speaker.cached(segment, voice, prosody) is None:
+                self.budget.spend(client, len(segment.text))
+                await self.speaker.speak(segment, voice, prosody)
+        except ReaderError as exc:  # a warm-up failure only means a later cold start
+            log.info("warm start of segment %d skipped: %s", segment.index, exc)
+
+    # ------------------------------------------------------------ clips
+
+    def clip_source(self, key: str) -> tuple[Segment, Voice, Prosody]:
+        """The segment a clip key was registered for; raises for unknown or stale keys."""
+        check_key(key)
+        owner = self.store.owner_of(key)
+        if owner is None:
+            raise UnknownClip(f"no clip {key[:12]}…: register its article first")
+        stored = self.store.get(owner[0])
+        segment = stored.segments[owner[1]]
+        voice = self.speaker.voices.get(stored.voice)
+        if self.speaker.primary_key(segment, voice, stored.prosody) != key:
+            raise StaleClip("this clip's address is out of date (the lexicon or an engine"
+                            f" changed); fetch the manifest {API}/articles/{stored.id} again")
+        return segment, voice, stored.prosody
+
+    async def clip_stream(self, key: str, client: str) -> Streamed:
+        """A clip not in the cache, streamed as it is made, once its first bytes exist.
+        ``NoEngineAvailable`` if nothing can speak it."""
+        segment, voice, prosody = self.clip_source(key)
+        self.limiter.check(client)
+        self.budget.spend(client, len(segment.text))
+        broadcast = self.speaker.stream(segment, voice, prosody)
+        return await _first_bytes(broadcast)
+
+    # ------------------------------------------------------------ whole-article outputs
+
+    async def spoken(self, stored: StoredArticle) -> list[tuple[Segment, Spoken]]:
+        """Every segment's clip, synthesising only what the cache lacks (a few at a time)."""
+        voice = self.speaker.voices.get(stored.voice)
+        slots = asyncio.Semaphore(self.settings.edge_connections)
+
+        async def one(segment: Segment) -> tuple[Segment, Spoken]:
+            async with slots:
+                return segment, await self.speaker.speak(segment, voice, stored.prosody)
+
+        return list(await asyncio.gather(*(one(s) for s in stored.segments)))
+
+    async def article_mp3(self, stored: StoredArticle) -> bytes:
+        spoken = await self.spoken(stored)
+        clips = [(Part.of(segment, s.audio), s.audio.data) for segment, s in spoken]
+        voice = self.speaker.voices.get(stored.voice)
+        tags = Tags(title=stored.title or "", site=stored.source, date=stored.published,
+                    url=stored.url, language=voice.language)
+        texts = [segment.text for segment, _ in spoken]
+        return await asyncio.to_thread(article_mp3, clips, tags, texts=texts)
+
+    async def captions(self, stored: StoredArticle) -> str:
+        spoken = await self.spoken(stored)
+        placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
+        return webvtt(placed, [segment.text for segment, _ in spoken])
+
+    async def timings(self, stored: StoredArticle) -> list[Any]:
+        spoken = await self.spoken(stored)
+        placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
+        return list(word_timings(placed, [s.audio.boundaries for _, s in spoken]))
+
+    # ------------------------------------------------------------ health
+
+    def health(self) -> dict[str, Any]:
+        stats = self.speaker.cache.stats()
+        engines = []
+        for engine in self.speaker.engines:
+            breaker = getattr(engine, "breaker", None)
+            engines.append({"name": engine.name, "revision": engine.revision,
+                            "breaker": breaker.state.value if breaker else None})
+        return {"status": "ok", "engines": engines,
+                "cache": {"clips": stats.clips, "bytes": stats.bytes, "pinned": stats.pinned},
+                "articles": self.store.count()}
+
+
+async def _first_bytes(broadcast: Broadcast[Spoken]) -> Streamed:
+    """Wait for the broadcast's first bytes (or its failure) before answering."""
+    chunks = broadcast.listen()
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        raise NoEngineAvailable("the engine produced no audio for this sentence") from None
+
+    async def rest() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return Streamed(rest(), broadcast.source, broadcast.fallback)
