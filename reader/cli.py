@@ -20,8 +20,8 @@ from typing import TextIO
 
 from reader.audio import concat_mp3, silence_mp3
 from reader.config import Settings
-from reader.engines.registry import create as create_engine
-from reader.errors import ConfigError, InputError, LookupMiss, ReaderError
+from reader.engines.registry import names as engine_names
+from reader.errors import ConfigError, InputError, LookupMiss, ReaderError, UnknownEngine
 from reader.pipeline import Speaker, Spoken, TextPipeline
 from reader.types import Article, Prosody, Segment, Voice
 from reader.voices import load_voices
@@ -179,7 +179,9 @@ def _write_output(path: str, data: bytes) -> None:
 
 def run_say(args: argparse.Namespace, settings: Settings) -> int:
     if args.engine:
-        create_engine(args.engine, settings)  # UnknownEngine names the choices
+        if args.engine not in engine_names():
+            choices = ", ".join(engine_names())
+            raise UnknownEngine(f"unknown engine {args.engine!r}; choose one of: {choices}")
         settings = replace(settings, engines=(args.engine,))
     text = TextPipeline.load(settings)
     speaker = Speaker.load(settings, text)

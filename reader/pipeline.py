@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import tempfile
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from reader.audio import probe_mp3
 from reader.broadcast import Broadcast
@@ -133,6 +135,19 @@ class Spoken:
     fallback: bool  # spoken by an engine after the chain's first choice
 
 
+def open_cache(settings: Settings) -> DiskCache:
+    """The audio cache in ``READER_CACHE_DIR/audio``; if that folder cannot be used, one in a
+    temporary folder (logged): the service keeps speaking, it only forgets more."""
+    folder = settings.cache_dir / "audio"
+    try:
+        return DiskCache(folder, max_bytes=settings.cache_max_bytes)
+    except CacheError as exc:
+        fallback = Path(tempfile.mkdtemp(prefix="reader-audio-"))
+        log.error("audio cache %s is unusable (%s); using %s until it is fixed",
+                  folder, exc, fallback)
+        return DiskCache(fallback, max_bytes=settings.cache_max_bytes)
+
+
 class SpeechObserver:
     """Hooks for metrics; the default does nothing. Override what you count."""
 
@@ -174,9 +189,8 @@ class Speaker:
     def load(cls, settings: Settings, text: TextPipeline | None = None) -> Speaker:
         """Build the chain, open the cache and read the voice presets from ``settings``."""
         voices = load_voices(settings.voices_dir, settings.default_voice)
-        cache = DiskCache(settings.cache_dir / "audio", max_bytes=settings.cache_max_bytes)
         text = text or TextPipeline.load(settings)
-        return cls(text, build_chain(settings), cache, voices)
+        return cls(text, build_chain(settings), open_cache(settings), voices)
 
     # ------------------------------------------------------------ keys
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ import jieba
 
 #: jieba logs "Building prefix dict..." at DEBUG/INFO on every load; we have our own logging.
 jieba.setLogLevel(logging.WARNING)
+
+log = logging.getLogger(__name__)
 
 CACHE_FILE = "jieba.cache"
 
@@ -77,7 +80,12 @@ def is_latin(ch: str) -> bool:
 
 def load_words(cache_dir: Path, extra_words: Iterable[str] = ()) -> Words:
     """Load jieba's dictionary (from our cache when it is there) and add ``extra_words``."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # still work, only slower to start: jieba builds its dictionary
+        log.warning("cache folder %s is unusable (%s); jieba's dictionary cache goes to %s",
+                    cache_dir, exc.strerror or exc, tempfile.gettempdir())
+        cache_dir = Path(tempfile.gettempdir())
     tokenizer = jieba.Tokenizer()
     tokenizer.tmp_dir = str(cache_dir)
     tokenizer.cache_file = CACHE_FILE

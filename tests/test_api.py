@@ -7,12 +7,14 @@ from fastapi.testclient import TestClient
 
 from reader.api import create_app
 from reader.config import Settings
+from reader.engines.espeak import EspeakEngine
 from reader.pipeline import TextPipeline
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings, pipeline: TextPipeline) -> TestClient:
-    return TestClient(create_app(settings, pipeline=pipeline))
+def client(pipeline: TextPipeline, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    settings = Settings.from_env({"READER_CACHE_DIR": str(tmp_path_factory.mktemp("api"))})
+    return TestClient(create_app(settings, pipeline=pipeline, engines=[EspeakEngine()]))
 
 
 def test_demo_page(client: TestClient) -> None:
@@ -47,7 +49,9 @@ def test_segments_of_html(client: TestClient) -> None:
 
 def test_healthz(client: TestClient) -> None:
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["lexicon_entries"] > 0
+    assert body["status"] == "ok"
+    assert [e["name"] for e in body["engines"]] == ["espeak"]
+    assert body["cache"]["clips"] >= 0
 
 
 @pytest.mark.parametrize(

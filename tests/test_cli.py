@@ -205,3 +205,19 @@ def test_voices_lists_the_presets(session_cache: Path) -> None:
     voices = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert voices[0]["id"] == "xiaoxiao" and voices[0]["default"] is True
     assert {"sichuan", "hiumaan", "hsiaochen", "aria", "yunyang"} <= {v["id"] for v in voices}
+
+
+@pytest.mark.parametrize("broken", ["cache-is-a-file", "audio-is-a-file"])
+def test_say_speaks_even_when_the_cache_folder_is_unusable(tmp_path: Path, broken: str) -> None:
+    cache = tmp_path / "cache"
+    if broken == "cache-is-a-file":
+        cache.write_text("not a folder")
+    else:
+        cache.mkdir()
+        (cache / "audio").write_text("not a folder")
+    env = {**os.environ, "READER_CACHE_DIR": str(cache), "READER_ENGINES": "espeak"}
+    out = tmp_path / "x.mp3"
+    result = _say(["重庆欢迎您。", "-o", str(out)], env)
+    assert result.returncode == 0, result.stderr
+    assert probe_mp3(out.read_bytes()).duration_ms > 500
+    assert "unusable" in result.stderr.decode()

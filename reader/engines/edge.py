@@ -1,11 +1,11 @@
 """The edge engine: Microsoft Edge's online neural voices through the real edge-tts client.
 
 One sentence per request. What the client does not do for us (see shared/EDGE-NOTES.md) is
-done here: a deadline around the whole request (the client's own timeout only bounds the
-handshake), retries with capped exponential backoff and jitter for transient failures, none
-for permanent ones, a cap on concurrent connections (Microsoft throttles floods), a circuit
-breaker so an outage costs a few failures instead of one per sentence, and validation of the
-clip's length (a dropped stream ends quietly with partial audio).
+done here: a deadline on every read (the client's own timeout only bounds the handshake),
+retries with capped exponential backoff and jitter for transient failures, none for permanent
+ones, a cap on concurrent connections (Microsoft throttles floods), a circuit breaker so an
+outage costs one failed request instead of one per sentence, and validation of every clip
+(a dropped stream ends quietly with partial audio).
 
 Every third-party exception is translated here into ``EngineUnavailable`` (transient),
 ``EngineRejected`` (permanent) or ``BadAudio``.
@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, Protocol
 
 import aiohttp
@@ -26,8 +27,9 @@ import edge_tts.communicate
 import edge_tts.exceptions
 import edge_tts.voices
 
+from reader.audio import clip_duration_ms
 from reader.engines.base import Engine
-from reader.engines.breaker import CircuitBreaker
+from reader.engines.breaker import CircuitBreaker, Permit
 from reader.engines.validate import check_clip
 from reader.errors import (
     BadAudio,
@@ -42,10 +44,15 @@ log = logging.getLogger(__name__)
 
 #: edge-tts reports offsets and durations in 100-nanosecond ticks.
 TICKS_PER_MS = 10_000
-#: Seconds to wait before fetching the voice list again after a failed fetch.
-VOICE_LIST_RETRY = 300.0
+#: Seconds allowed for the voice list (it is small; a slow answer means trouble).
+VOICE_LIST_TIMEOUT = 5.0
 #: Handshake statuses worth a retry: throttled, or the service is having a bad day.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Handshake statuses that mean our request itself is wrong: no retry, no breaker count.
+REQUEST_STATUSES = frozenset({400, 413, 414, 422})
+#: Speakable characters allowed after the last word Edge reported: a clip whose words stop
+#: earlier was cut short, however long it lasts.
+UNREPORTED_TAIL = 2
 #: edge-tts's own exceptions for a malformed or empty answer: the service, not our input.
 _EDGE_ERRORS = (
     edge_tts.exceptions.NoAudioReceived,
@@ -54,6 +61,9 @@ _EDGE_ERRORS = (
     edge_tts.exceptions.WebSocketError,
     edge_tts.exceptions.SkewAdjustmentError,
 )
+_SPEAKABLE = re.compile(r"[^\W_]")
+
+Item = bytes | Boundary
 
 
 class Communicate(Protocol):
@@ -97,7 +107,6 @@ class EdgeEngine(Engine):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         list_voices: Callable[..., Awaitable[list[Any]]] = edge_tts.list_voices,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # edge-tts reads these module globals at call time: one endpoint per process.
         if url:
@@ -115,66 +124,97 @@ class EdgeEngine(Engine):
         self._sleep = sleep
         self._jitter = jitter
         self._list_voices = list_voices
-        self._clock = clock
         self._voices: frozenset[str] | None = None
-        self._voices_retry_at = 0.0
+        self._voice_list: asyncio.Task[frozenset[str] | None] | None = None
 
     # ------------------------------------------------------------ the engine interface
 
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
+        """The whole clip: each attempt is collected before anything is returned, so a clip
+        cut short is retried like any transient failure."""
         name = await self._usable_voice(voice, prosody)
-        for attempt in range(self.retries + 1):
-            self._check_breaker()
-            try:
-                audio = await self._attempt(text, name, prosody)
-            except EngineRejected:
-                self.breaker.release()
-                raise
-            except (EngineUnavailable, BadAudio) as exc:
-                self.breaker.failure()
-                # A timeout already cost the whole deadline: fall back instead of waiting again.
-                if attempt == self.retries or isinstance(exc, EngineTimeout):
-                    raise
-                log.info("edge: %s; retry %d of %d", exc, attempt + 1, self.retries)
-                await self._sleep(self.backoff(attempt))
-                continue
-            except BaseException:
-                self.breaker.release()
-                raise
-            self.breaker.success()
-            return audio
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        items = [item async for item in self._request(text, name, prosody, buffered=True)]
+        data = b"".join(item for item in items if isinstance(item, bytes))
+        boundaries = tuple(item for item in items if isinstance(item, Boundary))
+        return Audio(data, clip_duration_ms(data), self.name, name, boundaries)
+
+    async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[Item]:
+        """Audio bytes (and word boundaries) as Edge sends them: the first arrive after
+        Edge's first-byte delay, not after the whole sentence. Transient failures are retried
+        while no audio has been passed on; after that there is no taking it back. The clip is
+        validated when it ends: ``BadAudio`` then means the bytes already passed on were
+        a cut-short clip."""
+        name = await self._usable_voice(voice, prosody)
+        async for item in self._request(text, name, prosody, buffered=False):
+            yield item
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^attempt)]."""
         return self._jitter() * min(self._backoff_cap, self._backoff_base * 2.0**attempt)
 
-    # ------------------------------------------------------------ one attempt
+    # ------------------------------------------------------------ one request, its attempts
 
-    async def _attempt(self, text: str, name: str, prosody: Prosody) -> Audio:
+    async def _request(self, text: str, name: str, prosody: Prosody,
+                       buffered: bool) -> AsyncIterator[Item]:
+        """Attempts until one succeeds; the breaker hears once per request, not per attempt."""
+        permit = self._permit()
         try:
-            async with self._slots:
-                audio = await asyncio.wait_for(self._request(text, name, prosody), self.timeout)
-        except TimeoutError:
-            message = f"edge did not finish within {self.timeout:g} s"
-            raise EngineTimeout(message, self.name) from None
-        check_clip(audio, text, prosody)
-        return audio
+            for attempt in range(self.retries + 1):
+                passed_on = False
+                try:
+                    if buffered:
+                        items = [item async for item in self._attempt(text, name, prosody)]
+                    else:
+                        async with aclosing(self._attempt(text, name, prosody)) as attempt_items:
+                            async for item in attempt_items:
+                                passed_on = passed_on or isinstance(item, bytes)
+                                yield item
+                        items = []
+                except (EngineUnavailable, BadAudio) as exc:
+                    final = passed_on or attempt == self.retries or isinstance(exc, EngineTimeout)
+                    if final:
+                        permit.failure(trip=isinstance(exc, EngineTimeout))
+                        raise
+                    log.info("edge: %s; retry %d of %d", exc, attempt + 1, self.retries)
+                    await self._sleep(self.backoff(attempt))
+                    continue
+                for item in items:
+                    yield item
+                permit.success()
+                return
+        finally:
+            permit.release()  # cancelled, rejected, or the consumer stopped early: no verdict
 
-    async def _request(self, text: str, name: str, prosody: Prosody) -> Audio:
-        chunks: list[bytes] = []
+    async def _attempt(self, text: str, name: str,
+                       prosody: Prosody) -> AsyncGenerator[Item, None]:
+        """One connection: items as they come, each read under the deadline, and the clip
+        validated when the stream ends (``BadAudio`` if it was cut short)."""
+        data = bytearray()
         boundaries: list[Boundary] = []
-        async for chunk in self._chunks(text, name, prosody):
-            if chunk["type"] == "audio":
-                chunks.append(chunk["data"])
-            else:
-                boundaries.append(_boundary(chunk))
-        data = b"".join(chunks)
-        # 48 kbit/s CBR: the byte count gives the duration exactly (EDGE-NOTES.md).
-        return Audio(data=data, duration_ms=len(data) * 8 / 48, engine=self.name, voice=name,
-                     boundaries=tuple(boundaries))
+        async with self._slots, aclosing(self._chunks(text, name, prosody)) as chunks:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.timeout
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), max(deadline - loop.time(), 0))
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    message = f"edge did not finish within {self.timeout:g} s"
+                    raise EngineTimeout(message, self.name) from None
+                item = chunk["data"] if chunk["type"] == "audio" else _boundary(chunk)
+                if isinstance(item, bytes):
+                    data += item
+                else:
+                    boundaries.append(item)
+                yield item
+        audio = Audio(bytes(data), clip_duration_ms(bytes(data)), self.name, name,
+                      tuple(boundaries))
+        check_clip(audio, text, prosody)
+        _check_words_reported(audio, text)
 
-    async def _chunks(self, text: str, name: str, prosody: Prosody) -> AsyncGenerator[Any, None]:
+    async def _chunks(self, text: str, name: str,
+                      prosody: Prosody) -> AsyncGenerator[Any, None]:
         """The client's chunks (audio and boundaries), its exceptions translated."""
         try:
             communicate = self._communicate(text, name, boundary="WordBoundary",
@@ -192,61 +232,17 @@ class EdgeEngine(Engine):
             raise EngineUnavailable(f"edge failed: {type(exc).__name__}: {exc}",
                                     self.name) from exc
 
-    # ------------------------------------------------------------ streaming
+    # ------------------------------------------------------------ checks before a request
 
-    async def stream(self, text: str, voice: Voice,
-                     prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
-        """Audio bytes (and word boundaries) as Edge sends them: the first arrive after
-        Edge's first-byte delay, not after the whole sentence. Transient failures are retried
-        like ``synthesize`` while nothing has been passed on; after that there is no taking
-        it back, and the caller validates the whole clip when the stream ends."""
-        name = await self._usable_voice(voice, prosody)
-        for attempt in range(self.retries + 1):
-            self._check_breaker()
-            passed_on = False
-            try:
-                async for item in self._stream_once(text, name, prosody):
-                    passed_on = True
-                    yield item
-            except EngineRejected:
-                self.breaker.release()
-                raise
-            except (EngineUnavailable, BadAudio) as exc:
-                self.breaker.failure()
-                if passed_on or attempt == self.retries or isinstance(exc, EngineTimeout):
-                    raise
-                log.info("edge: %s; retry %d of %d", exc, attempt + 1, self.retries)
-                await self._sleep(self.backoff(attempt))
-                continue
-            except BaseException:
-                self.breaker.release()
-                raise
-            self.breaker.success()
-            return
-
-    async def _stream_once(self, text: str, name: str,
-                           prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
-        chunks = self._chunks(text, name, prosody)
-        try:
-            async with self._slots:
-                # A deadline per read, not asyncio.timeout() around the loop: a timeout
-                # scope must not span a yield (it would cancel the consumer, not us).
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + self.timeout
-                while True:
-                    try:
-                        chunk = await asyncio.wait_for(anext(chunks),
-                                                       max(deadline - loop.time(), 0))
-                    except StopAsyncIteration:
-                        return
-                    except TimeoutError:
-                        message = f"edge did not finish within {self.timeout:g} s"
-                        raise EngineTimeout(message, self.name) from None
-                    yield chunk["data"] if chunk["type"] == "audio" else _boundary(chunk)
-        finally:
-            await chunks.aclose()
-
-    # ------------------------------------------------------------ helpers
+    def _permit(self) -> Permit:
+        permit = self.breaker.allow()
+        if permit is None:
+            raise EngineUnavailable(
+                f"edge is resting after repeated failures; next try in"
+                f" {self.breaker.retry_after():.0f} s",
+                self.name,
+            )
+        return permit
 
     async def _usable_voice(self, voice: Voice, prosody: Prosody) -> str:
         """The edge voice for ``voice``, after the checks that make a request pointless."""
@@ -255,41 +251,52 @@ class EdgeEngine(Engine):
             raise EngineRejected(f"voice {voice.id!r} has no edge voice", self.name)
         if problems := prosody.problems():
             raise EngineRejected("edge cannot use this prosody: " + "; ".join(problems), self.name)
-        if await self._is_unknown(name):
+        known = await self._known_voices()
+        if known is not None and name not in known:
             raise EngineRejected(f"edge has no voice {name!r}; it may have been retired"
                                  " (replace it in the voices/ file)", self.name)
         return name
 
-    async def _is_unknown(self, name: str) -> bool:
-        """Is ``name`` missing from Edge's voice list? Unknown (False) while the list cannot
-        be fetched: then the request itself finds out. The list is fetched once, and again
-        after a failed fetch only when ``VOICE_LIST_RETRY`` seconds have passed."""
-        if self._voices is None and self._clock() >= self._voices_retry_at:
-            try:
-                listed = await asyncio.wait_for(self._list_voices(proxy=self._proxy),
-                                                self.timeout)
-                self._voices = frozenset(str(entry["ShortName"]) for entry in listed)
-            except (TimeoutError, aiohttp.ClientError, OSError, ValueError, KeyError,
-                    TypeError, *_EDGE_ERRORS) as exc:
-                log.info("edge: voice list unavailable (%s); checking voices later", exc)
-                self._voices_retry_at = self._clock() + VOICE_LIST_RETRY
-        return self._voices is not None and name not in self._voices
+    async def _known_voices(self) -> frozenset[str] | None:
+        """Edge's voice names, fetched once and shared by every caller; None while unknown.
 
-    def _check_breaker(self) -> None:
-        if not self.breaker.allow():
-            raise EngineUnavailable(
-                f"edge is resting after repeated failures; next try in"
-                f" {self.breaker.retry_after():.0f} s",
-                self.name,
-            )
+        The fetch goes through the breaker like a request: while Edge is resting nobody
+        waits for it, and a failed fetch counts against Edge (and is tried again later).
+        """
+        if self._voices is not None:
+            return self._voices
+        if self._voice_list is None:
+            permit = self.breaker.allow()
+            if permit is None:
+                return None
+            self._voice_list = asyncio.create_task(self._fetch_voice_list(permit))
+        task = self._voice_list
+        voices = await asyncio.shield(task)
+        if task is self._voice_list:
+            self._voices, self._voice_list = voices, None
+        return voices
+
+    async def _fetch_voice_list(self, permit: Permit) -> frozenset[str] | None:
+        try:
+            listed = await asyncio.wait_for(self._list_voices(proxy=self._proxy),
+                                            min(self.timeout, VOICE_LIST_TIMEOUT))
+            voices = frozenset(str(entry["ShortName"]) for entry in listed)
+        except Exception as exc:  # best effort: without the list, requests find out themselves
+            log.info("edge: voice list unavailable (%s: %s)", type(exc).__name__, exc)
+            permit.failure(trip=isinstance(exc, TimeoutError))
+            return None
+        permit.success()
+        return voices
 
     def _handshake_error(self, exc: aiohttp.WSServerHandshakeError) -> EngineError:
-        if exc.status in TRANSIENT_STATUSES:
-            return EngineUnavailable(f"edge answered HTTP {exc.status}", self.name)
+        if exc.status in REQUEST_STATUSES:
+            return EngineRejected(f"edge refused the request (HTTP {exc.status})", self.name)
         if exc.status == 403:
             # The client already corrected its clock and retried once: Microsoft refuses us.
             return EngineUnavailable("edge refused the connection (HTTP 403)", self.name)
-        return EngineRejected(f"edge refused the request (HTTP {exc.status})", self.name)
+        # 429/5xx are transient; any other status (404, 401...) means the endpoint is wrong
+        # or has moved: not our text's fault, and worth opening the breaker over.
+        return EngineUnavailable(f"edge answered HTTP {exc.status}", self.name)
 
 
 def _boundary(chunk: dict[str, Any]) -> Boundary:
@@ -297,3 +304,21 @@ def _boundary(chunk: dict[str, Any]) -> Boundary:
     return Boundary(kind=kind, text=str(chunk.get("text", "")),
                     offset_ms=float(chunk["offset"]) / TICKS_PER_MS,
                     duration_ms=float(chunk["duration"]) / TICKS_PER_MS)
+
+
+def _check_words_reported(audio: Audio, text: str) -> None:
+    """Edge reports every word it speaks; a clip whose words stop short of the text's end was
+    cut short, even when its length looks plausible (70 % of a sentence passes a length test)."""
+    words = [b.text for b in audio.boundaries if b.kind == "word" and b.text]
+    if not words:
+        return  # an engine or mirror that reports no words: the length check must do
+    position = 0
+    for word in words:
+        found = text.find(word, position)
+        if found >= 0:
+            position = found + len(word)
+    unreported = len(_SPEAKABLE.findall(text[position:]))
+    if unreported > UNREPORTED_TAIL:
+        raise BadAudio(f"edge's clip stops before the end of the sentence ({unreported}"
+                       f" characters after the last word it reported): the clip was cut short",
+                       "edge")

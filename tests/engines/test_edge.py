@@ -71,9 +71,10 @@ def test_speaks_with_word_boundaries_and_prosody() -> None:
 def test_transient_failures_are_retried_then_succeed(fault: Fault) -> None:
     async def test() -> None:
         async with edge() as (server, engine, sleeps):
+            whole = server.audio_source(SENTENCE, "zh-CN-XiaoxiaoNeural")
             server.faults.push(fault, times=2)
             audio = await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
-            assert probe_mp3(audio.data).duration_ms > 1500  # the whole clip, not a part
+            assert audio.data == whole  # the whole clip, not a part
             assert len(sleeps.calls) == 2
             assert engine.breaker.state is State.CLOSED
 
@@ -295,10 +296,90 @@ def test_stream_does_not_retry_after_audio_went_out() -> None:
         async with edge() as (server, engine, sleeps):
             server.faults.push(Fault.DROP_MID_STREAM)
             got = b""
-            async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
-                if isinstance(item, bytes):
-                    got += item
-            # The client ends quietly with partial audio: no retry, the caller validates.
+            with pytest.raises(BadAudio, match="cut short"):
+                async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+                    if isinstance(item, bytes):
+                        got += item
+            # Part of the clip went out: no retry; the end of the stream says it was bad.
             assert got and sleeps.calls == [] and server.stats.connections == 1
+
+    run(test)
+
+
+@pytest.mark.parametrize("fault", [Fault.CUT_SHORT, Fault.DROP_MID_STREAM])
+@pytest.mark.parametrize("fraction", [0.5, 0.7, 0.9])
+def test_clips_cut_short_are_caught_however_much_arrived(fault: Fault, fraction: float) -> None:
+    async def test() -> None:
+        async with edge(retries=0) as (server, engine, _):
+            server.partial_fraction = fraction
+            server.faults.push(fault)
+            long = "重庆愿同各方一道，共享人工智能时代新机遇，携手开辟产业发展新赛道。"
+            with pytest.raises(BadAudio, match="cut short"):
+                await engine.synthesize(long, XIAOXIAO, Prosody())
+
+    run(test)
+
+
+def test_the_breaker_hears_once_per_request_not_per_attempt() -> None:
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=2, cooldown=60)
+        async with edge(retries=2, breaker=breaker) as (server, engine, _):
+            server.faults.push(Fault.HTTP_503, times=3)  # one request: three failed attempts
+            with pytest.raises(EngineUnavailable):
+                await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert breaker.state is State.CLOSED  # one failed request, not three
+            await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+
+    run(test)
+
+
+def test_a_wrong_endpoint_opens_the_breaker() -> None:
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=2, cooldown=60)
+        async with edge(retries=0, breaker=breaker) as (server, engine, _):
+            real = engine._communicate
+
+            def moved(*args: Any, **kwargs: Any) -> Any:
+                import edge_tts.communicate as module
+
+                module.WSS_URL = server.wss_url.replace("/edge/v1", "/nowhere")
+                return real(*args, **kwargs)
+
+            engine._communicate = moved
+            for _ in range(2):
+                with pytest.raises(EngineUnavailable, match="HTTP 404"):
+                    await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert breaker.state is State.OPEN
+
+    run(test)
+
+
+def test_the_voice_list_is_fetched_once_for_many_callers() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, _):
+            texts = [f"第{n}位读者点了播放。" for n in range(20)]
+            await asyncio.gather(*(engine.synthesize(t, XIAOXIAO, Prosody()) for t in texts))
+            assert server.stats.voice_list_requests == 1
+
+    run(test)
+
+
+def test_a_hanging_service_costs_one_timeout_not_one_per_sentence() -> None:
+    async def hang(**kwargs: Any) -> list[Any]:
+        await asyncio.sleep(3600)
+        return []
+
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=3, cooldown=60)
+        async with edge(timeout=0.3, list_voices=hang, breaker=breaker) as (server, engine, _):
+            server.faults.always(Fault.SLOW_FIRST_BYTE)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            for _ in range(5):
+                with pytest.raises(EngineUnavailable):
+                    await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            assert loop.time() - started < 1.0  # one 0.3 s timeout, then the breaker
+            assert server.stats.connections == 0  # the voice list timed out: nobody connected
+            assert breaker.state is State.OPEN
 
     run(test)
