@@ -27,8 +27,9 @@ async def first_byte(engine: EdgeEngine, text: str) -> tuple[float, float]:
     loop = asyncio.get_running_loop()
     started = loop.time()
     first = 0.0
-    async for _chunk in engine.stream(text, VOICE, Prosody()):
-        first = first or loop.time() - started
+    async for item in engine.stream(text, VOICE, Prosody()):
+        if isinstance(item, bytes):  # audio, not a word boundary
+            first = first or loop.time() - started
     return first, loop.time() - started
 
 

@@ -686,9 +686,9 @@ class DiskCache:
                 await asyncio.to_thread(self._pin_quietly, key)
             return Fetched(clip.audio, hit=True, clip=clip)
         audio = await make()
-        return Fetched(audio, hit=False, clip=await asyncio.to_thread(self._store, key, audio, pin))
+        return Fetched(audio, hit=False, clip=await asyncio.to_thread(self.store, key, audio, pin))
 
-    def _store(self, key: str, audio: Audio, pin: bool) -> CachedClip | None:
+    def store(self, key: str, audio: Audio, pin: bool = False) -> CachedClip | None:
         """``put()``, with failure logged on one line instead of raised: audio comes first."""
         try:
             return self.put(key, audio, pin=pin)

@@ -303,7 +303,7 @@ class Speaker:
                 if quiet_retry and attempt < self.QUIET_RETRIES:
                     continue
                 return exc
-            await asyncio.to_thread(self._store, key, audio)
+            await asyncio.to_thread(self.cache.store, key, audio)  # logs if the disk is full
             return Spoken(audio, key, engine.name, False, fallback)
         raise AssertionError("unreachable: the last attempt returns")
 
@@ -329,12 +329,6 @@ class Speaker:
         check_clip(audio, speak, prosody)  # never cache an empty or partial clip
         self.observer.synthesized(engine.name, loop.time() - started, first_byte)
         return audio
-
-    def _store(self, key: str, audio: Audio) -> None:
-        try:
-            self.cache.put(key, audio)
-        except (OSError, CacheError) as exc:  # the listener still gets the audio
-            log.error("cache: could not store clip %s, serving it uncached: %s", key[:12], exc)
 
     def _retry_after(self) -> float:
         waits = [b.retry_after() for e in self.engines if (b := getattr(e, "breaker", None))]

@@ -160,7 +160,8 @@ def test_a_cancelled_caller_does_not_cancel_the_others(
             server.first_byte_delay = 0.3
             seg = segment(pipeline, "有人中途离开，别人照样能听到。")
             tasks = [asyncio.create_task(speaker.speak(seg)) for _ in range(5)]
-            await asyncio.sleep(0.1)
+            while server.stats.connections == 0:  # wait until the synthesis is under way
+                await asyncio.sleep(0.005)
             tasks[0].cancel()
             done = await asyncio.gather(*tasks[1:])
             assert {d.engine for d in done} == {"edge"} and server.stats.count() == 1
