@@ -224,7 +224,9 @@ def create_app(settings: Settings, *, engines: list[Engine] | None = None,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await svc.aclose()
+        # Stop background work and save the cache's access times; keep the rest open: an
+        # app may be started again in the same process (tests do), and at exit it all goes.
+        await svc.settle()
 
     app = FastAPI(title="reader", version="0.1.0", lifespan=lifespan,
                   description="Listen to this article: text-to-speech for article pages.")
@@ -333,8 +335,6 @@ def _add_article_routes(app: FastAPI, svc: Service) -> None:
 
 
 def _add_audio_routes(app: FastAPI, svc: Service) -> None:
-    @app.api_route(f"{API}/audio/{{name}}", methods=["GET", "HEAD"], tags=["audio"],
-                   response_class=Response)
     async def clip(name: str, request: Request,
                    range_: Annotated[str | None, Header(alias="range")] = None,
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
@@ -357,6 +357,11 @@ def _add_audio_routes(app: FastAPI, svc: Service) -> None:
         headers = {"X-Reader-Engine": streamed.engine,
                    "Cache-Control": NOT_STORED if streamed.fallback else IMMUTABLE}
         return StreamingResponse(streamed.chunks, media_type=MP3, headers=headers)
+
+    # One handler, two operations (OpenAPI wants a distinct id for each method).
+    for method in ("GET", "HEAD"):
+        app.add_api_route(f"{API}/audio/{{name}}", clip, methods=[method], tags=["audio"],
+                          response_class=Response, operation_id=f"{method.lower()}_clip")
 
 
 def _add_admin_routes(app: FastAPI, svc: Service) -> None:

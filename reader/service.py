@@ -111,10 +111,16 @@ class Service:
         store = ArticleStore(settings.cache_dir / "articles.sqlite")
         return cls(settings, text, speaker, store, resolver=resolver)
 
-    async def aclose(self) -> None:
+    async def settle(self) -> None:
+        """Stop background work and write what is kept in memory (at app shutdown)."""
         for task in list(self._warming):
             task.cancel()
         await asyncio.gather(*self._warming, return_exceptions=True)
+        await asyncio.to_thread(self.speaker.cache.flush)
+
+    async def aclose(self) -> None:
+        """Release everything: engines, cache, article store."""
+        await self.settle()
         await self.speaker.aclose()
         self.store.close()
 
