@@ -23,6 +23,11 @@ All of them descend from one root, so a caller can catch ``ReaderError`` and kno
     ├── NoEngineAvailable       every engine in the fallback chain failed (HTTP 503)
     └── CacheError              the cache folder cannot be used (logged; audio is still returned)
 
+Errors that belong to one stage subclass these where that stage lives: ``fetch`` (FetchRefused
+and its kinds are ``InputError``s, FetchFailed a ``ReaderError``), ``limits`` (LimitExceeded,
+AccessDenied), ``delivery`` (RangeNotSatisfiable), ``articles`` and ``service`` (lookup
+misses). ``reader.api`` maps every one of them to an HTTP status in one table.
+
 Messages are written for a person: they say what was wrong and what to do about it.
 """
 
