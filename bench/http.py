@@ -1,42 +1,51 @@
-"""The HTTP service under load: cold first byte, cached clips next to nginx, memory.
+"""The HTTP service under load: cold first byte, memory, cached clips next to nginx.
 
 One run measures, printing numbers (no pass/fail), with traffic only on 127.0.0.1:
 
 1. Time to the first audio byte of a cold article. The fake Edge server (its own process)
    waits 300 ms before its first audio frame and then streams at 20x real time; the service
    runs with ``READER_WARM_SEGMENTS=0`` so nothing is warm. Each of N distinct articles is
-   registered, then its first segment's clip is fetched over a raw socket and timed to the
-   first body byte. Our cost is that time minus the server's 300 ms (target <= 30 ms).
-2. Requests per second for cached 30 KB clips, 50 connections (``wrk -c 50 -t 2``), rotating
+   registered, then its first sentence's clip is fetched over a raw socket and timed from the
+   request to the first body byte. Our cost is that minus the server's 300 ms (target
+   <= 30 ms). A few untimed articles go first (imports, the voice list, each worker).
+2. Memory: the service's RSS (VmRSS of each of its processes) before, after 5,000 and after
+   10,000 mixed requests (cached clips, manifests, /healthz, a few 404s), and once more after
+   the load runs of part 3. Target <= 200 MB and no growth from 5k to 10k. It runs before
+   part 3 so that "before" is a service that has not yet seen heavy load.
+3. Requests per second for cached 30 KB clips, 50 connections (``wrk -c 50 -t 2``), rotating
    over a few hundred clips: (a) the service alone, (b) nginx serving the same files from
    the same disk as static files, (c) front-proxy mode (docs/front-proxy.md): nginx serves
    hits straight from the cache folder and proxies the rest to the service. Targets:
-   service/nginx >= 0.15, front-proxy/nginx >= 0.8. The clips are written with
-   ``DiskCache.put`` into the service's cache folder under the keys of registered articles
-   (30 KB of silent MP3 each, with a sentence's word boundaries in the record): only hits
-   are measured, and synthesising a few hundred clips first would only add minutes.
-3. Memory: the service's RSS (VmRSS) before, after 5,000 and after 10,000 mixed requests
-   (cached clips, manifests, health, a few 404s), and again after the load runs of part 2.
-   Target <= 200 MB and no growth from 5k to 10k.
+   service/nginx >= 0.15, front-proxy/nginx >= 0.8. A reference row, the service's
+   ``GET /api/v1/voices`` (no file, no cache), shows what the framework alone allows here.
+   The runs alternate for several rounds and the medians are compared, because other load
+   on a small machine comes and goes. The clips are written with ``DiskCache.put`` into the
+   service's cache folder under the keys of registered articles (30 KB of silent MP3 each,
+   with a sentence's word boundaries in the record): only hits are measured, and
+   synthesising a few hundred clips first would only add minutes. The front proxy's answers
+   are checked against the service's (headers, 304, 206, a proxied manifest, a 404).
 
-How the service runs (the settings that suit a 2-core box, printed by the run): uvicorn in a
+How it runs (the settings that suit a 2-core box; the run prints them): uvicorn in a
 subprocess with ``--workers 2`` (change with ``--workers``), ``--loop uvloop --http httptools``
-when installed (they come with ``uvicorn[standard]``), ``--no-access-log``, ``--log-level
-warning``, and the app built by ``create_app(Settings.from_env(os.environ))`` through a
-factory module written into the run's temp folder. The rate limit and daily character budget
-are raised so that the bench measures speed, not the limits (cache hits are not limited
-anyway). nginx runs with ``worker_processes`` = the number of cores, ``sendfile``, no access
-log, the same settings for (b) and (c) (templates in bench/nginx/).
+(both come with ``uvicorn[standard]``), ``--no-access-log``, ``--log-level warning``, the app
+built by ``create_app(Settings.from_env(os.environ))`` through a factory module written into
+the run's temp folder (workers need an import string). The rate limit and the daily character
+budget are raised so that the bench measures speed, not the limits (cache hits are not
+limited anyway). nginx: ``worker_processes`` = cores, ``sendfile``, ``pcre_jit``, no access
+log, the same settings for (b) and (c) (templates in bench/nginx/). Everything lives in a
+temp folder (configs, pid files, logs, the cache), on free ports, and every process started
+here is stopped when the run ends, however it ends.
 
-Needs nginx and wrk, which are not Python packages and not installed by scripts/setup (this
-bench is not run in CI). On Debian or Ubuntu, as root::
+Needs nginx and wrk, which are not Python packages and are not installed by scripts/setup
+(this bench is not run in CI). On Debian or Ubuntu, as root::
 
     apt-get update && apt-get install -y nginx-light wrk     # or: nginx
 
-Without nginx, parts 2b and 2c are skipped; without wrk, a Python load generator (aiohttp)
+Without nginx, (b) and (c) are skipped; without wrk, a Python load generator (aiohttp)
 stands in and says so: on two cores it measures itself more than the server.
 
 Run: .venv/bin/python bench/http.py [--quick] [--workers N] [--duration SECONDS]
+(--quick: fewer cold articles and clips, one 3 s round; the memory part stays at 10,000.)
 """
 
 from __future__ import annotations
@@ -76,6 +85,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "nginx"
 HOST = "127.0.0.1"
 API = "/api/v1"
+UNKNOWN_CLIP = f"{API}/audio/{'0' * 64}.mp3"  # a well-formed key nobody registered: 404
 
 FIRST_BYTE_MS = 300.0  # the fake Edge server's delay before its first audio frame
 SPEED = 20.0  # and how much faster than real time it streams after that
@@ -97,13 +107,14 @@ class Plan:
     rps_articles: int  # articles whose clips fill the cache for part 2
     sentences: int  # sentences per article
     duration_s: int  # of each wrk run
+    rounds: int  # of the three wrk runs, alternating
     memory_requests: int  # in part 3, measured at half and at the end
 
 
 FULL = Plan(cold_articles=20, warmup_articles=6, rps_articles=25, sentences=12,
-            duration_s=10, memory_requests=10_000)
+            duration_s=10, rounds=3, memory_requests=10_000)
 QUICK = Plan(cold_articles=8, warmup_articles=4, rps_articles=10, sentences=10,
-             duration_s=3, memory_requests=10_000)
+             duration_s=3, rounds=1, memory_requests=10_000)
 
 
 # ---------------------------------------------------------------- processes
@@ -116,10 +127,13 @@ class Processes:
         self._children: list[tuple[str, subprocess.Popen[bytes], int]] = []
 
     def start(self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
-              stop_signal: int = signal.SIGTERM, log: Path) -> subprocess.Popen[bytes]:
+              stop_signal: int = signal.SIGTERM, log: Path,
+              pipe: bool = False) -> subprocess.Popen[bytes]:
+        """Start a child, its output (its stderr only, with ``pipe``) going to ``log``."""
         with open(log, "wb") as out:
-            proc = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(list(argv), env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE if pipe else out,
+                                    stderr=out if pipe else subprocess.STDOUT)
         self._children.append((name, proc, stop_signal))
         return proc
 
@@ -199,10 +213,8 @@ def read_lines(proc: subprocess.Popen[bytes], prefixes: Sequence[str],
 def start_fake_edge(procs: Processes, tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     argv = [sys.executable, "-m", "reader.testing.fake_edge", "--port", str(free_port()),
             "--first-byte-ms", f"{FIRST_BYTE_MS:g}", "--speed", f"{SPEED:g}"]
-    # stdout is a pipe here (its addresses), so start it without the log-file helper.
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(tmp / "fake-edge.log", "wb"),
-                            stdin=subprocess.DEVNULL, env=child_env())
-    procs._children.append(("fake Edge server", proc, signal.SIGINT))
+    proc = procs.start("the fake Edge server", argv, env=child_env(), log=tmp / "fake-edge.log",
+                       stop_signal=signal.SIGINT, pipe=True)  # it prints its addresses
     return proc, read_lines(proc, ("WSS_URL", "VOICE_LIST"), timeout=60)
 
 
@@ -379,6 +391,10 @@ async def register(session: aiohttp.ClientSession, base: str, text: str) -> dict
             raise RuntimeError(f"register: {response.status} {await response.text()}")
         manifest: dict[str, object] = await response.json()
         return manifest
+
+
+def clip_key(path: str) -> str:
+    return path.removeprefix(f"{API}/audio/").removesuffix(".mp3")
 
 
 def clip_paths(manifest: dict[str, object]) -> list[str]:
@@ -620,8 +636,8 @@ async def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> 
 SAME_HEADERS = ("content-type", "cache-control", "etag", "accept-ranges")
 
 
-async def check_front_proxy(service_port: int, proxy_port: int, clip: str, manifest: str,
-                            unknown_clip: str) -> list[str]:
+async def check_front_proxy(service_port: int, proxy_port: int, clip: str,
+                            manifest: str) -> list[str]:
     """How front-proxy answers differ from the service's (empty: they agree)."""
     notes = []
     ours, theirs = await fetch(service_port, clip), await fetch(proxy_port, clip)
@@ -638,18 +654,72 @@ async def check_front_proxy(service_port: int, proxy_port: int, clip: str, manif
         got = (await fetch(proxy_port, clip, headers)).status
         if got != want:
             notes.append(f"front proxy answers {label} with {got}, the service with {want}")
-    for label, path in (("manifest", manifest), ("unknown clip", unknown_clip)):
+    for label, path in (("manifest", manifest), ("unknown clip", UNKNOWN_CLIP)):
         a, b = await fetch(service_port, path), await fetch(proxy_port, path)
         if a.status != b.status:
             notes.append(f"{label}: service {a.status}, front proxy {b.status}")
     return notes
 
 
-def report_load(label: str, load: Load) -> None:
-    extra = f", {load.bad} non-2xx/3xx" if load.bad else ""
-    errors = "" if load.errors == "none" else f", socket errors: {load.errors}"
-    print(f"  {label:<34} {load.rps:9.0f} req/s  ({load.requests} requests, latency"
-          f" {load.latency}{extra}{errors})")
+def cached_clips(plan: Plan, tmp: Path, procs: Processes, service: ServiceRun,
+                 clips: list[str], articles: list[str], size: int) -> None:
+    """Part 3: the service, nginx and the front proxy, in alternating rounds (other load on
+    a small machine comes and goes; alternating spreads it over all three)."""
+    print(f"\n3. cached clips ({len(clips)} clips of {size:,} bytes, round-robin),"
+          f" {CONNECTIONS} connections, {WRK_THREADS} threads, {plan.rounds} round(s) of"
+          f" {plan.duration_s} s each, alternating; median of the rounds")
+    if not shutil.which("wrk"):
+        print("  (wrk not found: a Python load generator stands in; it competes with the"
+              " server for the same cores)")
+    targets = [("(a) the service", "service", service.port, clips),
+               ("(ref) the service, GET /api/v1/voices", "voices", service.port,
+                [f"{API}/voices"])]
+    if shutil.which("nginx"):
+        audio_root = service.cache_dir / "audio"
+        os.chmod(tmp, 0o755)  # nginx's workers run as nobody when started by root
+        _, static_port = start_nginx(procs, tmp, "static", "static.server.conf.template",
+                                     audio_root=audio_root)
+        _, proxy_port = start_nginx(procs, tmp, "front-proxy",
+                                    "front-proxy.server.conf.template", audio_root=audio_root,
+                                    upstream_port=service.port)
+        keys = [clip_key(path) for path in clips]
+        targets += [
+            ("(b) nginx, static files", "static", static_port,
+             [f"/clips/{k[:2]}/{k[2:4]}/{k}.mp3" for k in keys]),
+            ("(c) front proxy (nginx + service)", "front-proxy", proxy_port, clips)]
+        notes = asyncio.run(check_front_proxy(service.port, proxy_port, clips[0],
+                                              f"{API}/articles/{articles[0]}"))
+    else:
+        print("  (nginx not found: install it to compare; see this file's docstring)")
+    runs: dict[str, list[Load]] = {name: [] for _, name, _, _ in targets}
+    for _ in range(plan.rounds):
+        for _, name, port, paths in targets:
+            runs[name].append(measure(tmp, name, port, paths, plan.duration_s))
+    median = {name: statistics.median(load.rps for load in loads) for name, loads in runs.items()}
+    for label, name, _, _ in targets:
+        report_load(label, runs[name])
+    if "static" not in runs:
+        return
+    for name, label, target in (("service", "service / nginx:    ", 0.15),
+                                ("front-proxy", "front proxy / nginx:", 0.8)):
+        rounds = [a.rps / b.rps for a, b in zip(runs[name], runs["static"], strict=True)]
+        spread = (f"  (rounds: {', '.join(f'{r:.2f}' for r in rounds)})"
+                  if len(rounds) > 1 else "")
+        print(f"  {label} {median[name] / median['static']:.2f}{spread}  (target >= {target})")
+    print("  front proxy answers like the service (status, size, Content-Type, Cache-Control,"
+          " ETag, Accept-Ranges; 304, 206, a manifest, an unknown clip): "
+          + ("yes" if not notes else "NO:\n    " + "\n    ".join(notes)))
+
+
+def report_load(label: str, loads: list[Load]) -> None:
+    ordered = sorted(loads, key=lambda load: load.rps)
+    middle = ordered[len(ordered) // 2]
+    spread = f" [{ordered[0].rps:.0f}-{ordered[-1].rps:.0f}]" if len(loads) > 1 else ""
+    bad = sum(load.bad for load in loads)
+    extra = f", {bad} non-2xx/3xx" if bad else ""
+    errors = "" if middle.errors == "none" else f", socket errors: {middle.errors}"
+    print(f"  {label:<38} {middle.rps:7.0f} req/s{spread}  (latency {middle.latency}"
+          f"{extra}{errors})")
 
 
 # ---------------------------------------------------------------- 3. memory
@@ -658,7 +728,6 @@ def report_load(label: str, load: Load) -> None:
 async def mixed_requests(port: int, count: int, start: int, clips: Sequence[str],
                          articles: Sequence[str]) -> dict[int, int]:
     """``count`` requests, 16 at a time: 70% clips, 15% manifests, 10% health, 5% 404s."""
-    unknown_clip = f"{API}/audio/{'0' * 64}.mp3"
     statuses: dict[int, int] = {}
 
     def path(n: int) -> str:
@@ -669,7 +738,7 @@ async def mixed_requests(port: int, count: int, start: int, clips: Sequence[str]
             return f"{API}/articles/{articles[n % len(articles)]}"
         if slot < 19:
             return "/healthz"
-        return unknown_clip if n % 40 == 19 else f"{API}/articles/no-such-article-{n}"
+        return UNKNOWN_CLIP if n % 40 == 19 else f"{API}/articles/no-such-article-{n}"
 
     queue = iter(range(start, start + count))
     connector = aiohttp.TCPConnector(limit=16)
@@ -692,9 +761,10 @@ def report_memory(points: list[tuple[str, Memory]]) -> None:
     _, at_half = points[-2]
     _, at_end = points[-1]
     growth = at_end.total - at_half.total
+    half_w, end_w = at_half.workers(), at_end.workers()
     print(f"  growth from {points[-2][0].split()[1]} to {points[-1][0].split()[1]} requests:"
           f" {growth:+.1f} MB total, per worker"
-          f" {', '.join(f'{b - a:+.1f}' for a, b in zip(at_half.workers(), at_end.workers(), strict=False))}"
+          f" {', '.join(f'{b - a:+.1f}' for a, b in zip(half_w, end_w, strict=False))}"
           f" MB  (target <= {MEMORY_TARGET_MB:.0f} MB, no growth)")
 
 
@@ -719,19 +789,16 @@ def run(plan: Plan, workers: int, tmp: Path, procs: Processes) -> None:
     print(f"{os.cpu_count()} cores; {versions()}; temp folder {tmp}")
     _, edge = start_fake_edge(procs, tmp)
     service = start_service(procs, tmp, edge, workers)
-    print("service: " + " ".join(Path(a).name if a == sys.executable else a
-                                  for a in service.argv[1:] if a != str(tmp)))
+    print("service: python " + " ".join(service.argv[1:]).replace(str(tmp), "$TMP"))
 
     print(f"\n1. time to first audio byte, cold article (fake Edge: {FIRST_BYTE_MS:.0f} ms to"
           f" first byte, {SPEED:g}x real time; READER_WARM_SEGMENTS=0)")
     report_first_bytes(asyncio.run(cold_first_bytes(service, plan)))
 
     articles, clips = asyncio.run(register_rps_articles(service, plan))
-    keys = [p.removeprefix(f"{API}/audio/").removesuffix(".mp3") for p in clips]
-    size = fill_cache(service.cache_dir, keys)
-    unknown_clip = f"{API}/audio/{'0' * 64}.mp3"
+    size = fill_cache(service.cache_dir, [clip_key(path) for path in clips])
 
-    print(f"\n3. memory of the service (VmRSS), {plan.memory_requests:,} mixed requests"
+    print(f"\n2. memory of the service (VmRSS), {plan.memory_requests:,} mixed requests"
           f" (70% cached clips, 15% manifests, 10% /healthz, 5% 404s), 16 at a time")
     points = [("before (after part 1)", memory(service))]
     half = plan.memory_requests // 2
@@ -744,38 +811,8 @@ def run(plan: Plan, workers: int, tmp: Path, procs: Processes) -> None:
     report_memory(points)
     print(f"  statuses: {dict(sorted(statuses.items()))}")
 
-    print(f"\n2. cached clips ({len(clips)} clips of {size:,} bytes, round-robin),"
-          f" {CONNECTIONS} connections, {WRK_THREADS} threads, {plan.duration_s} s each")
-    if not shutil.which("wrk"):
-        print("  (wrk not found: a Python load generator stands in; it competes with the"
-              " server for the same cores)")
-    service_load = measure(tmp, "service", service.port, clips, plan.duration_s)
-    report_load("(a) the service", service_load)
-    if not shutil.which("nginx"):
-        print("  (nginx not found: install it to compare; see this file's docstring)")
-    else:
-        audio_root = service.cache_dir / "audio"
-        os.chmod(tmp, 0o755)  # nginx's workers run as nobody when started by root
-        _, static_port = start_nginx(procs, tmp, "static", "static.server.conf.template",
-                                     audio_root=audio_root)
-        static_paths = [f"/clips/{k[:2]}/{k[2:4]}/{k}.mp3" for k in keys]
-        static_load = measure(tmp, "static", static_port, static_paths, plan.duration_s)
-        report_load("(b) nginx, static files", static_load)
-        _, proxy_port = start_nginx(procs, tmp, "front-proxy",
-                                    "front-proxy.server.conf.template", audio_root=audio_root,
-                                    upstream_port=service.port)
-        notes = asyncio.run(check_front_proxy(service.port, proxy_port, clips[0],
-                                              f"{API}/articles/{articles[0]}", unknown_clip))
-        proxy_load = measure(tmp, "front-proxy", proxy_port, clips, plan.duration_s)
-        report_load("(c) front proxy (nginx + service)", proxy_load)
-        print(f"  service / nginx:     {service_load.rps / static_load.rps:.2f}"
-              "  (target >= 0.15)")
-        print(f"  front proxy / nginx: {proxy_load.rps / static_load.rps:.2f}"
-              "  (target >= 0.8)")
-        print("  front proxy answers like the service (status, size, Content-Type,"
-              " Cache-Control, ETag, Accept-Ranges, 304, 206, manifest, unknown clip): "
-              + ("yes" if not notes else "NO:\n    " + "\n    ".join(notes)))
-    print(f"\n   memory after the load runs: {memory(service).show()}")
+    cached_clips(plan, tmp, procs, service, clips, articles, size)
+    print(f"\n   memory after the load runs of part 3: {memory(service).show()}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -187,7 +187,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), _http_detail(exc.status_code))
+        return problem(exc.status_code, str(exc.detail), _http_detail(exc.status_code),
+                       dict(exc.headers or {}))  # a 405 carries Allow
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -311,8 +312,9 @@ def _add_article_routes(app: FastAPI, svc: Service) -> None:
         """The whole article as one MP3 (pauses between sentences and paragraphs, ID3 tags,
         a chapter per paragraph), built from the cached clips."""
         stored = svc.article(article_id)
-        svc.limiter.check(_client(request, svc))
-        data = await svc.article_mp3(stored)
+        client = _client(request, svc)
+        svc.limiter.check(client)
+        data = await svc.article_mp3(stored, client)
         name = f"{article_id}.mp3"
         return Response(data, media_type=MP3, headers={
             "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-cache"})
@@ -322,16 +324,18 @@ def _add_article_routes(app: FastAPI, svc: Service) -> None:
     async def captions(article_id: str, request: Request) -> Response:
         """WebVTT captions for the whole-article MP3, a cue per sentence."""
         stored = svc.article(article_id)
-        svc.limiter.check(_client(request, svc))
-        return Response(await svc.captions(stored), media_type="text/vtt; charset=utf-8")
+        client = _client(request, svc)
+        svc.limiter.check(client)
+        return Response(await svc.captions(stored, client), media_type="text/vtt; charset=utf-8")
 
     @app.get(f"{API}/articles/{{article_id}}/timings.json", tags=["articles"])
     async def timings(article_id: str, request: Request) -> list[Any]:
         """Sentence and word timings in the whole-article MP3 (words where the engine gave
         them)."""
         stored = svc.article(article_id)
-        svc.limiter.check(_client(request, svc))
-        return await svc.timings(stored)
+        client = _client(request, svc)
+        svc.limiter.check(client)
+        return await svc.timings(stored, client)
 
 
 def _add_audio_routes(app: FastAPI, svc: Service) -> None:
@@ -345,14 +349,17 @@ def _add_audio_routes(app: FastAPI, svc: Service) -> None:
             raise BadCacheKey("clip addresses end in .mp3: /api/v1/audio/<64 hex>.mp3")
         stored = await asyncio.to_thread(svc.speaker.cache.get, key)  # checks the key first
         if stored is not None:
+            svc.metrics.cache_hit()  # the speaker never sees hits served here
             reply = clip_reply(key, stored.audio.data, method=request.method,
                                range_header=range_, if_none_match=if_none_match,
                                engine=stored.audio.engine)
             return Response(reply.body, status_code=reply.status, headers=reply.headers)
         if request.method == "HEAD":
             svc.clip_source(key)  # 404 for keys nobody registered
-            return Response(status_code=200, media_type=MP3,
-                            headers={"Cache-Control": NOT_STORED})
+            svc.metrics.cache_miss()
+            head = Response(status_code=200, media_type=MP3, headers={"Cache-Control": NOT_STORED})
+            del head.headers["content-length"]  # unknown until it is made, and not 0
+            return head
         streamed = await svc.clip_stream(key, _client(request, svc))
         headers = {"X-Reader-Engine": streamed.engine,
                    "Cache-Control": NOT_STORED if streamed.fallback else IMMUTABLE}

@@ -95,7 +95,7 @@ class Settings:
             warm_segments=_int(env, "READER_WARM_SEGMENTS", 3, low=0),
             rate_limit=_float(env, "READER_RATE_LIMIT", 10.0, low=0.001),
             rate_burst=_int(env, "READER_RATE_BURST", 60, low=1),
-            daily_chars=_int(env, "READER_DAILY_CHARS", 100_000, low=0),
+            daily_chars=_int(env, "READER_DAILY_CHARS", 100_000, low=1),
             api_tokens=_list(env, "READER_API_TOKENS"),
             cors_origins=_list(env, "READER_CORS_ORIGINS"),
             trusted_proxies=_list(env, "READER_TRUSTED_PROXIES"),

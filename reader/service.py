@@ -7,6 +7,7 @@ errors in one place. Everything here is plain async Python, testable without HTT
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -105,6 +106,10 @@ class Service:
     def load(cls, settings: Settings, *, engines: list[Engine] | None = None,
              text: TextPipeline | None = None, resolver: Resolver | None = None) -> Service:
         text = text or TextPipeline.load(settings)
+        if text.settings != settings:
+            # A pipeline loaded elsewhere (tests share one) keeps its rules, lexicon and words,
+            # but the size limits it enforces must be this service's.
+            text = dataclasses.replace(text, settings=settings)
         speaker = Speaker.load(settings, text)
         if engines is not None:
             speaker.engines = engines
@@ -228,9 +233,11 @@ class Service:
 
     # ------------------------------------------------------------ whole-article outputs
 
-    async def spoken(self, stored: StoredArticle) -> list[tuple[Segment, Spoken]]:
-        """Every segment's clip, synthesising only what the cache lacks (a few at a time)."""
+    async def spoken(self, stored: StoredArticle, client: str) -> list[tuple[Segment, Spoken]]:
+        """Every segment's clip, synthesising only what the cache lacks (a few at a time).
+        What is lacking is charged to ``client``'s daily budget first, all or nothing."""
         voice = self.speaker.voices.get(stored.voice)
+        await self._charge(stored, voice, client)
         slots = asyncio.Semaphore(self.settings.edge_connections)
 
         async def one(segment: Segment) -> tuple[Segment, Spoken]:
@@ -239,8 +246,17 @@ class Service:
 
         return list(await asyncio.gather(*(one(s) for s in stored.segments)))
 
-    async def article_mp3(self, stored: StoredArticle) -> bytes:
-        spoken = await self.spoken(stored)
+    async def _charge(self, stored: StoredArticle, voice: Voice, client: str) -> None:
+        """Spend the budget for the segments no engine's clip is cached for (as warm-up does);
+        ``BudgetExceeded`` before anything is synthesised."""
+        def uncached() -> int:
+            return sum(len(segment.text) for segment in stored.segments
+                       if self.speaker.cached(segment, voice, stored.prosody) is None)
+
+        self.budget.spend(client, await asyncio.to_thread(uncached))
+
+    async def article_mp3(self, stored: StoredArticle, client: str) -> bytes:
+        spoken = await self.spoken(stored, client)
         clips = [(Part.of(segment, s.audio), s.audio.data) for segment, s in spoken]
         voice = self.speaker.voices.get(stored.voice)
         tags = Tags(title=stored.title or "", site=stored.source, date=stored.published,
@@ -248,13 +264,13 @@ class Service:
         texts = [segment.text for segment, _ in spoken]
         return await asyncio.to_thread(article_mp3, clips, tags, texts=texts)
 
-    async def captions(self, stored: StoredArticle) -> str:
-        spoken = await self.spoken(stored)
+    async def captions(self, stored: StoredArticle, client: str) -> str:
+        spoken = await self.spoken(stored, client)
         placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
         return webvtt(placed, [segment.text for segment, _ in spoken])
 
-    async def timings(self, stored: StoredArticle) -> list[Any]:
-        spoken = await self.spoken(stored)
+    async def timings(self, stored: StoredArticle, client: str) -> list[Any]:
+        spoken = await self.spoken(stored, client)
         placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
         return list(word_timings(placed, [s.audio.boundaries for _, s in spoken]))
 
