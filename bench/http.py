@@ -104,11 +104,11 @@ class Plan:
 
     cold_articles: int  # timed cold first bytes
     warmup_articles: int  # untimed ones first (voice list, imports, each worker)
-    rps_articles: int  # articles whose clips fill the cache for part 2
+    rps_articles: int  # articles whose clips fill the cache for parts 2 and 3
     sentences: int  # sentences per article
     duration_s: int  # of each wrk run
-    rounds: int  # of the three wrk runs, alternating
-    memory_requests: int  # in part 3, measured at half and at the end
+    rounds: int  # of the wrk runs of part 3, alternating
+    memory_requests: int  # in part 2, measured at half and at the end
 
 
 FULL = Plan(cold_articles=20, warmup_articles=6, rps_articles=25, sentences=12,
@@ -136,12 +136,6 @@ class Processes:
                                     stderr=out if pipe else subprocess.STDOUT)
         self._children.append((name, proc, stop_signal))
         return proc
-
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        for entry in list(self._children):
-            if entry[1] is proc:
-                self._children.remove(entry)
-                _stop(*entry)
 
     def stop_all(self) -> None:
         while self._children:
@@ -210,12 +204,13 @@ def read_lines(proc: subprocess.Popen[bytes], prefixes: Sequence[str],
     return found
 
 
-def start_fake_edge(procs: Processes, tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start_fake_edge(procs: Processes, tmp: Path) -> dict[str, str]:
+    """The fake Edge server in its own process; its WSS_URL and VOICE_LIST."""
     argv = [sys.executable, "-m", "reader.testing.fake_edge", "--port", str(free_port()),
             "--first-byte-ms", f"{FIRST_BYTE_MS:g}", "--speed", f"{SPEED:g}"]
     proc = procs.start("the fake Edge server", argv, env=child_env(), log=tmp / "fake-edge.log",
                        stop_signal=signal.SIGINT, pipe=True)  # it prints its addresses
-    return proc, read_lines(proc, ("WSS_URL", "VOICE_LIST"), timeout=60)
+    return read_lines(proc, ("WSS_URL", "VOICE_LIST"), timeout=60)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -336,7 +331,7 @@ def command_name(pid: int) -> str:
         return "resource tracker"
     if "multiprocessing" in text:
         return "worker"
-    return "supervisor" if "uvicorn" in text else text[:40]
+    return "uvicorn" if "uvicorn" in text else text[:40]
 
 
 @dataclass(frozen=True)
@@ -478,14 +473,59 @@ def report_first_bytes(results: list[FirstByte]) -> None:
               f" {[(r.status, r.engine) for r in bad][:5]}")
 
 
-# ---------------------------------------------------------------- 2. cached clips
+# ---------------------------------------------------------------- 2. memory
+
+
+async def mixed_requests(port: int, count: int, start: int, clips: Sequence[str],
+                         articles: Sequence[str]) -> dict[int, int]:
+    """``count`` requests, 16 at a time: 70% clips, 15% manifests, 10% health, 5% 404s."""
+    statuses: dict[int, int] = {}
+
+    def path(n: int) -> str:
+        slot = n % 20
+        if slot < 14:
+            return clips[(n * 7) % len(clips)]
+        if slot < 17:
+            return f"{API}/articles/{articles[n % len(articles)]}"
+        if slot < 19:
+            return "/healthz"
+        return UNKNOWN_CLIP if n % 40 == 19 else f"{API}/articles/no-such-article-{n}"
+
+    queue = iter(range(start, start + count))
+    connector = aiohttp.TCPConnector(limit=16)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(f"http://{HOST}:{port}", connector=connector,
+                                     timeout=timeout) as session:
+        async def client() -> None:
+            for n in queue:  # a shared iterator: each request is made once, by some client
+                async with session.get(path(n)) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        await asyncio.gather(*(client() for _ in range(16)))
+    return statuses
+
+
+def report_memory(points: list[tuple[str, Memory]]) -> None:
+    for label, mem in points:
+        print(f"  {label:<32} {mem.show()}")
+    (half_label, at_half), (end_label, at_end) = points[-2], points[-1]
+    workers = zip(at_half.workers(), at_end.workers(), strict=False)
+    each = ", ".join(f"{b - a:+.1f}" for a, b in workers)
+    span = f"{half_label.removeprefix('after ')} to {end_label.removeprefix('after ')}"
+    print(f"  growth from {span}: {at_end.total - at_half.total:+.1f} MB"
+          + (f" (per worker {each} MB)" if each else "")
+          + f"  (target <= {MEMORY_TARGET_MB:.0f} MB, no growth)")
+
+
+# ---------------------------------------------------------------- 3. cached clips
 
 
 def fill_cache(cache_dir: Path, keys: list[str]) -> int:
     """Store a 30 KB clip under each key, as the service would have; returns the clip size."""
     data = silence_source(CLIP_TEXT, "zh-CN-XiaoxiaoNeural")
     duration_ms = len(data) / MP3_BYTES_PER_SECOND * 1000
-    words = tuple(Boundary("WordBoundary", "字字", n * 420.0, 400.0) for n in range(12))
+    words = tuple(Boundary("word", "字字", n * 420.0, 400.0) for n in range(12))
     audio = Audio(data, duration_ms, "edge", "zh-CN-XiaoxiaoNeural", words)
     with DiskCache(cache_dir / "audio") as cache:
         for key in keys:
@@ -512,7 +552,6 @@ class Load:
     bad: int  # non-2xx/3xx answers
     errors: str  # socket errors, as wrk words them
     latency: str  # p50 / p99
-    tool: str
 
 
 def write_lua(tmp: Path, name: str, paths: Sequence[str]) -> Path:
@@ -554,8 +593,7 @@ def run_wrk(tmp: Path, name: str, port: int, paths: Sequence[str], duration: int
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     return Load(rps=float(rps[1]), requests=int(total[1]) if total else 0,
                 bad=int(bad[1]) if bad else 0, errors=errors[1].strip() if errors else "none",
-                latency=f"p50 {p50[1] if p50 else '?'}, p99 {p99[1] if p99 else '?'}",
-                tool="wrk")
+                latency=f"p50 {p50[1] if p50 else '?'}, p99 {p99[1] if p99 else '?'}")
 
 
 async def python_load(port: int, paths: Sequence[str], duration: int) -> Load:
@@ -583,7 +621,7 @@ async def python_load(port: int, paths: Sequence[str], duration: int) -> Load:
     p50 = percentile(latencies, 0.5) * 1000 if latencies else 0.0
     p99 = percentile(latencies, 0.99) * 1000 if latencies else 0.0
     return Load(done / duration, done, counts["bad"], f"{counts['errors']} client errors",
-                f"p50 {p50:.1f}ms, p99 {p99:.1f}ms", "python (aiohttp), not wrk")
+                f"p50 {p50:.1f}ms, p99 {p99:.1f}ms")
 
 
 def measure(tmp: Path, name: str, port: int, paths: Sequence[str], duration: int) -> Load:
@@ -638,7 +676,8 @@ SAME_HEADERS = ("content-type", "cache-control", "etag", "accept-ranges")
 
 async def check_front_proxy(service_port: int, proxy_port: int, clip: str,
                             manifest: str) -> list[str]:
-    """How front-proxy answers differ from the service's (empty: they agree)."""
+    """How front-proxy answers differ from the service's (empty: they agree), and a cold
+    clip through the front proxy: streamed by the service, then a hit served by nginx."""
     notes = []
     ours, theirs = await fetch(service_port, clip), await fetch(proxy_port, clip)
     if (ours.status, ours.size) != (theirs.status, theirs.size):
@@ -648,17 +687,29 @@ async def check_front_proxy(service_port: int, proxy_port: int, clip: str,
         if ours.headers.get(name) != theirs.headers.get(name):
             notes.append(f"{name}: service {ours.headers.get(name)!r},"
                          f" front proxy {theirs.headers.get(name)!r}")
-    etag = ours.headers.get("etag", "")
-    for label, headers, want in (("If-None-Match", {"If-None-Match": etag}, 304),
-                                 ("Range", {"Range": "bytes=0-1023"}, 206)):
-        got = (await fetch(proxy_port, clip, headers)).status
-        if got != want:
-            notes.append(f"front proxy answers {label} with {got}, the service with {want}")
+    etag, other = ours.headers.get("etag", ""), f'"{"1" * 64}"'
+    cases = [{"If-None-Match": etag}, {"If-None-Match": f"W/{etag}"}, {"If-None-Match": "*"},
+             {"If-None-Match": f"{other}, {etag}"}, {"If-None-Match": other},
+             {"Range": "bytes=0-1023"}, {"Range": "bytes=-144"}]
+    for headers in cases:
+        a, b = await fetch(service_port, clip, headers), await fetch(proxy_port, clip, headers)
+        if (a.status, a.size) != (b.status, b.size):
+            notes.append(f"{headers}: service {a.status}/{a.size} B,"
+                         f" front proxy {b.status}/{b.size} B")
     for label, path in (("manifest", manifest), ("unknown clip", UNKNOWN_CLIP)):
         a, b = await fetch(service_port, path), await fetch(proxy_port, path)
         if a.status != b.status:
             notes.append(f"{label}: service {a.status}, front proxy {b.status}")
     return notes
+
+
+async def cold_through_proxy(proxy_port: int) -> tuple[FirstByte, Answer]:
+    """Register an article through the front proxy and fetch its first clip twice."""
+    async with aiohttp.ClientSession() as session:
+        manifest = await register(session, f"http://{HOST}:{proxy_port}",
+                                  article_text("前置代理", 0, 2))
+    path = clip_paths(manifest)[1]
+    return await first_byte(proxy_port, path), await fetch(proxy_port, path)
 
 
 def cached_clips(plan: Plan, tmp: Path, procs: Processes, service: ServiceRun,
@@ -689,6 +740,7 @@ def cached_clips(plan: Plan, tmp: Path, procs: Processes, service: ServiceRun,
             ("(c) front proxy (nginx + service)", "front-proxy", proxy_port, clips)]
         notes = asyncio.run(check_front_proxy(service.port, proxy_port, clips[0],
                                               f"{API}/articles/{articles[0]}"))
+        cold, again = asyncio.run(cold_through_proxy(proxy_port))
     else:
         print("  (nginx not found: install it to compare; see this file's docstring)")
     runs: dict[str, list[Load]] = {name: [] for _, name, _, _ in targets}
@@ -707,8 +759,12 @@ def cached_clips(plan: Plan, tmp: Path, procs: Processes, service: ServiceRun,
                   if len(rounds) > 1 else "")
         print(f"  {label} {median[name] / median['static']:.2f}{spread}  (target >= {target})")
     print("  front proxy answers like the service (status, size, Content-Type, Cache-Control,"
-          " ETag, Accept-Ranges; 304, 206, a manifest, an unknown clip): "
+          " ETag, Accept-Ranges; If-None-Match, Range, a manifest, an unknown clip): "
           + ("yes" if not notes else "NO:\n    " + "\n    ".join(notes)))
+    by = "nginx" if "x-reader-engine" not in again.headers else "the service (NOT nginx)"
+    print(f"  a cold clip through the front proxy: {cold.status} from {cold.engine}, first byte"
+          f" in {cold.seconds * 1000:.1f} ms (streamed, not buffered); fetched again:"
+          f" {again.status} from {by}")
 
 
 def report_load(label: str, loads: list[Load]) -> None:
@@ -720,52 +776,6 @@ def report_load(label: str, loads: list[Load]) -> None:
     errors = "" if middle.errors == "none" else f", socket errors: {middle.errors}"
     print(f"  {label:<38} {middle.rps:7.0f} req/s{spread}  (latency {middle.latency}"
           f"{extra}{errors})")
-
-
-# ---------------------------------------------------------------- 3. memory
-
-
-async def mixed_requests(port: int, count: int, start: int, clips: Sequence[str],
-                         articles: Sequence[str]) -> dict[int, int]:
-    """``count`` requests, 16 at a time: 70% clips, 15% manifests, 10% health, 5% 404s."""
-    statuses: dict[int, int] = {}
-
-    def path(n: int) -> str:
-        slot = n % 20
-        if slot < 14:
-            return clips[(n * 7) % len(clips)]
-        if slot < 17:
-            return f"{API}/articles/{articles[n % len(articles)]}"
-        if slot < 19:
-            return "/healthz"
-        return UNKNOWN_CLIP if n % 40 == 19 else f"{API}/articles/no-such-article-{n}"
-
-    queue = iter(range(start, start + count))
-    connector = aiohttp.TCPConnector(limit=16)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    async with aiohttp.ClientSession(f"http://{HOST}:{port}", connector=connector,
-                                     timeout=timeout) as session:
-        async def client() -> None:
-            for n in queue:  # a shared iterator: each request is made once, by some client
-                async with session.get(path(n)) as response:
-                    await response.read()
-                    statuses[response.status] = statuses.get(response.status, 0) + 1
-
-        await asyncio.gather(*(client() for _ in range(16)))
-    return statuses
-
-
-def report_memory(points: list[tuple[str, Memory]]) -> None:
-    for label, mem in points:
-        print(f"  {label:<32} {mem.show()}")
-    _, at_half = points[-2]
-    _, at_end = points[-1]
-    growth = at_end.total - at_half.total
-    half_w, end_w = at_half.workers(), at_end.workers()
-    print(f"  growth from {points[-2][0].split()[1]} to {points[-1][0].split()[1]} requests:"
-          f" {growth:+.1f} MB total, per worker"
-          f" {', '.join(f'{b - a:+.1f}' for a, b in zip(half_w, end_w, strict=False))}"
-          f" MB  (target <= {MEMORY_TARGET_MB:.0f} MB, no growth)")
 
 
 # ---------------------------------------------------------------- the run
@@ -787,7 +797,7 @@ def versions() -> str:
 
 def run(plan: Plan, workers: int, tmp: Path, procs: Processes) -> None:
     print(f"{os.cpu_count()} cores; {versions()}; temp folder {tmp}")
-    _, edge = start_fake_edge(procs, tmp)
+    edge = start_fake_edge(procs, tmp)
     service = start_service(procs, tmp, edge, workers)
     print("service: python " + " ".join(service.argv[1:]).replace(str(tmp), "$TMP"))
 
@@ -825,6 +835,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.duration:
         plan = replace(plan, duration_s=args.duration)
+    # SIGTERM would end the run without its finally: turn it into SystemExit so cleanup runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="reader-bench-http-"))
     try:

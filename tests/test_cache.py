@@ -835,3 +835,38 @@ def test_a_full_disk_still_returns_audio_and_leaves_nothing(
         assert cache.get(clip_key(1)) is None
         assert cache.stats().clips == 0
     assert clip_files(tmp_path) == []
+
+
+# ---------------------------------------------------------------- the fast read path
+
+
+def test_read_checks_a_clip_once_then_trusts_it_while_the_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reader.cache as cache_module
+
+    cache = DiskCache(tmp_path)
+    key = clip_key(7)
+    audio = clip_audio(7)
+    data = audio.data
+    cache.put(key, audio)
+    engine = audio.engine
+    assert cache.read(key) == (data, engine)
+    checks = 0
+    real = cache_module._matches
+
+    def counting(*args: Any) -> bool:
+        nonlocal checks
+        checks += 1
+        return bool(real(*args))
+
+    monkeypatch.setattr(cache_module, "_matches", counting)
+    for _ in range(5):
+        assert cache.read(key) == (data, engine)
+    assert checks == 0  # trusted: no hashing on repeat hits
+    # A file that changes under us (truncated) is checked again, found corrupt, and missed.
+    audio_path = next(tmp_path.rglob(f"{key}.mp3"))
+    audio_path.write_bytes(data[: len(data) // 2])
+    assert cache.read(key) is None
+    assert checks == 1
+    cache.close()

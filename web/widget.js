@@ -931,7 +931,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
       <label>语速 <select data-ref="rate" data-testid="reader-rate"
               aria-keyshortcuts="Alt+Shift+ArrowUp Alt+Shift+ArrowDown"></select></label>
       <label>声音 <select data-ref="voice" data-testid="reader-voice"
-              aria-keyshortcuts="Alt+Shift+V"></select></label>
+              aria-keyshortcuts="Alt+Shift+V"><option value="">默认声音</option></select></label>
     </div>
     <div class="toggles" role="group" aria-label="阅读辅助">
       <button type="button" data-ref="captions" data-testid="reader-captions-toggle" aria-pressed="false"
@@ -1004,6 +1004,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
     #pointBlock = null;
     #focusables = new Set();
     #voices = null;
+    #voicesLoading = false;
     #greeting = "";
     #collapseLabel = "";
     #finished = false; // read to the end: the next play starts from the top
@@ -1336,6 +1337,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
       this.#tries.clear();
       this.#ui.article.textContent = manifest.title ?? "";
       this.#applyPointRead();
+      this.#loadVoices(); // again, if the list could not be had before
       this.#selectVoice();
       this.#render();
       this.#emit("reader-ready", { manifest });
@@ -1414,12 +1416,14 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
     }
 
     async #loadVoices() {
-      if (this.#voices) return;
+      if (this.#voices || this.#voicesLoading) return;
+      this.#voicesLoading = true;
       try {
         this.#voices = await this.#api.voices();
       } catch {
-        this.#voices = null; // the menu keeps the current voice; try again next time
-        return;
+        return; // the menu keeps the current voice; the next registration tries again
+      } finally {
+        this.#voicesLoading = false;
       }
       this.#ui.voice.replaceChildren(...this.#voices.map((v) => new Option(v.label, v.id)));
       this.#selectVoice();
