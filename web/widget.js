@@ -348,6 +348,51 @@
 
   // ------------------------------------------------------------------ the player
 
+  // Streaming through Media Source Extensions: a clip plays from its first MP3 frames, while
+  // a plain src makes Chromium probe a large part of a streamed clip first (about 300 ms
+  // more on a clip still being synthesised). A plain src where MSE cannot play MP3
+  // (iPhone Safari).
+  const CAN_STREAM = typeof MediaSource === "function" && MediaSource.isTypeSupported("audio/mpeg");
+
+  /** Append one chunk and wait until the buffer has taken it. */
+  function append(buffer, chunk, signal) {
+    return new Promise((resolve, reject) => {
+      signal.throwIfAborted();
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      buffer.addEventListener("updateend", resolve, { once: true });
+      buffer.addEventListener("error", () => reject(new Error("append failed")), { once: true });
+      buffer.appendBuffer(chunk);
+    });
+  }
+
+  /** Feed a clip into an <audio> element as its bytes arrive. Resolves when all are in;
+   *  rejects if the request or the data fails (not when `signal` aborts it). */
+  function streamInto(audio, url, signal) {
+    const source = new MediaSource();
+    const objectUrl = URL.createObjectURL(source);
+    audio.src = objectUrl;
+    return new Promise((resolve, reject) => {
+      source.addEventListener("sourceopen", async () => {
+        URL.revokeObjectURL(objectUrl); // attached: the URL is no longer needed
+        try {
+          const buffer = source.addSourceBuffer("audio/mpeg");
+          const response = await fetch(url, { signal });
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          const reader = response.body.getReader();
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            await append(buffer, value, signal);
+          }
+          if (source.readyState === "open") source.endOfStream();
+          resolve();
+        } catch (error) {
+          if (!signal.aborted) reject(error);
+        }
+      }, { once: true });
+    });
+  }
+
   /**
    * Plays segments back to back through a small pool of <audio> elements: the current
    * clip plays while the next two load, and the next starts as soon as one ends, after
@@ -367,10 +412,13 @@
     #pending = -1; // the segment waiting out the pause
     #gapTimer = 0;
     #watchdog = 0;
+    #streaming;
+    #loads = new Map(); // <audio> -> {index, controller, failed}: the clip it holds
 
     constructor(container, resolve) {
       super();
       this.#resolve = resolve;
+      this.#streaming = CAN_STREAM;
       this.#pool = Array.from({ length: POOL_SIZE }, (_, n) => this.#makeAudio(container, n));
     }
 
@@ -379,6 +427,9 @@
     get rate() { return this.#rate; }
     get wanted() { return this.#wanted; }
     get pool() { return [...this.#pool]; }
+    /** Stream clips through MSE (where the browser can); off: plain src. */
+    get streaming() { return this.#streaming; }
+    set streaming(on) { this.#streaming = on && CAN_STREAM; }
     /** The <audio> element of the current segment. */
     get audio() { return this.#index >= 0 ? this.#slot(this.#index) : null; }
 
@@ -434,25 +485,57 @@
       this.stop();
       this.#segments = segments;
       this.#index = -1;
-      for (const audio of this.#pool) {
-        delete audio.dataset.index;
-        audio.removeAttribute("src");
-        audio.load();
-      }
+      for (const audio of this.#pool) this.#empty(audio);
     }
 
-    /** The element for segment `i`, its clip requested (again if `fresh` or failed). */
-    #assign(i, fresh = false) {
+    /** Whether `audio` holds segment `i`'s clip, loading or loaded, without a failure. */
+    #holds(audio, i) {
+      const load = this.#loads.get(audio);
+      return load?.index === i && !load.failed && !audio.error;
+    }
+
+    /**
+     * The element for segment `i`, its clip requested if it does not hold it yet.
+     * `reload`: request it again (from the HTTP cache if it is there); `fresh`: past any
+     * cached copy too (a retry must not get the browser's copy of a failed response).
+     */
+    #assign(i, { fresh = false, reload = false } = {}) {
       const audio = this.#slot(i);
-      if (!fresh && audio.dataset.index === String(i) && !audio.error) return audio;
+      if (!fresh && !reload && this.#holds(audio, i)) return audio;
       let url = this.#resolve(this.#segments[i].audio);
-      // A retry must not be answered from the browser's copy of a failed response.
       if (fresh) url += `${url.includes("?") ? "&" : "?"}retry=${Date.now()}`;
+      this.#cancel(audio);
+      const load = { index: i, controller: new AbortController(), failed: false };
+      this.#loads.set(audio, load);
       audio.dataset.index = String(i);
-      audio.src = url;
+      audio.dataset.clip = url; // the clip's address, for tests (src may be a blob: URL)
+      if (this.#streaming) {
+        streamInto(audio, url, load.controller.signal).catch(() => this.#lost(audio, load));
+      } else {
+        audio.src = url;
+      }
       audio.defaultPlaybackRate = this.#rate; // loading resets playbackRate to this
       audio.playbackRate = this.#rate;
       return audio;
+    }
+
+    /** A streamed clip's request failed: a failure now if it is playing, else at its turn. */
+    #lost(audio, load) {
+      load.failed = true;
+      if (this.#loads.get(audio) === load && load.index === this.#index) this.#fail(load.index, "network");
+    }
+
+    #cancel(audio) {
+      this.#loads.get(audio)?.controller.abort();
+      this.#loads.delete(audio);
+    }
+
+    #empty(audio) {
+      this.#cancel(audio);
+      delete audio.dataset.index;
+      delete audio.dataset.clip;
+      audio.removeAttribute("src");
+      audio.load();
     }
 
     /** Load segment `i` and the one after it without playing (a prefetch). */
@@ -469,18 +552,18 @@
       this.#stopAfter = stopAfter;
       this.#wanted = true;
       this.#confirmed = false;
-      const audio = this.#assign(i, fresh);
-      this.#rewind(audio);
-      this.#emit("segment", i);
+      const audio = this.#assign(i, { fresh });
+      this.#rewind(audio, i);
+      this.#play(audio, i); // first: the highlight, scrolling and the rest can wait
       this.#setState(audio.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA ? "playing" : "loading");
-      this.#play(audio, i);
+      this.#emit("segment", i);
       for (const k of [i + 1, i + 2]) if (k < this.#segments.length) this.#assign(k);
     }
 
-    #rewind(audio) {
+    #rewind(audio, i) {
       if (audio.currentTime === 0 && !audio.ended) return;
       const seekable = audio.seekable.length && audio.seekable.start(0) === 0;
-      if (seekable) audio.currentTime = 0; else audio.load(); // a streamed clip: fetch again
+      if (seekable) audio.currentTime = 0; else this.#assign(i, { reload: true });
     }
 
     #play(audio, i) {
@@ -513,8 +596,7 @@
       const i = this.#index;
       if (i < 0) { this.start(0); return; }
       const audio = this.#slot(i);
-      const midway = audio.dataset.index === String(i) && !audio.error && !audio.ended
-        && audio.currentTime > 0;
+      const midway = this.#holds(audio, i) && !audio.ended && audio.currentTime > 0;
       if (!midway) { this.start(i, { stopAfter: this.#stopAfter }); return; }
       this.#wanted = true;
       this.#confirmed = false;
@@ -575,9 +657,7 @@
       const i = this.#index;
       this.#watchdog = setTimeout(() => {
         if (this.#index === i && this.#wanted && !this.#confirmed) {
-          const audio = this.#slot(i);
-          audio.removeAttribute("src"); // stop waiting on a connection that hangs
-          audio.load();
+          this.#empty(this.#slot(i)); // stop waiting on a connection that hangs
           this.#fail(i, "timeout");
         }
       }, AUDIO_TIMEOUT_MS);
@@ -975,7 +1055,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
 
     static get observedAttributes() {
       return ["service", "content", "name", "greeting", "color", "position", "voice",
-              "article-title", "captions", "point-read", "autoscroll"];
+              "article-title", "captions", "point-read", "autoscroll", "stream"];
     }
 
     #ui = {};
@@ -1159,6 +1239,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
       this.#connection?.abort();
       this.#connection = new AbortController();
       this.#api = new Api(this.#serviceBase());
+      this.#player.streaming = this.getAttribute("stream") !== "off";
       this.#applyPrefs();
       this.#renderLabels();
       this.#applyColor();
@@ -1188,6 +1269,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
         case "captions": this.#applyCaptions(); this.#render(); break;
         case "point-read": this.#applyPointRead(); this.#render(); break;
         case "autoscroll": this.#render(); break;
+        case "stream": this.#player.streaming = value !== "off"; break;
         default: break;
       }
     }
@@ -1458,13 +1540,15 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
       if (!this.#manifest) { this.play(i); return; }
       const last = this.segments.length - 1;
       if (last < 0) return;
-      this.open({ focus: false });
+      const index = clamp(i, 0, last);
+      const wasSounding = this.#player.wanted;
       this.#clearError();
       this.#hideOffer();
       this.#finished = false;
+      this.#player.start(index, options); // before the panel work: sound first
+      this.open({ focus: false });
       this.#claimMediaSession();
-      if (!this.#player.wanted) this.#emit("reader-play", { index: clamp(i, 0, last) });
-      this.#player.start(clamp(i, 0, last), options);
+      if (!wasSounding) this.#emit("reader-play", { index });
     }
 
     #step(delta) {
@@ -1859,7 +1943,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
   const OPTIONS = {
     service: "service", content: "content", name: "name", greeting: "greeting",
     color: "color", position: "position", voice: "voice", title: "article-title",
-    captions: "captions", pointRead: "point-read", autoscroll: "autoscroll",
+    captions: "captions", pointRead: "point-read", autoscroll: "autoscroll", stream: "stream",
   };
 
   function mount() {

@@ -44,7 +44,7 @@ Needs nginx and wrk, which are not Python packages and are not installed by scri
 Without nginx, (b) and (c) are skipped; without wrk, a Python load generator (aiohttp)
 stands in and says so: on two cores it measures itself more than the server.
 
-Run: .venv/bin/python bench/http.py [--quick] [--workers N] [--duration SECONDS]
+Run: .venv/bin/python bench/serve_load.py [--quick] [--workers N] [--duration SECONDS]
 (--quick: fewer cold articles and clips, one 3 s round; the memory part stays at 10,000.)
 """
 
@@ -53,7 +53,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is bench/http.py: run as a script, its folder comes first on sys.path, where its
+# This file is bench/serve_load.py: run as a script, its folder comes first on sys.path, where its
 # name would shadow the standard library's ``http`` package for every module imported below.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
@@ -224,7 +224,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 # ---------------------------------------------------------------- the service
 
 FACTORY = '''\
-"""Written by bench/http.py: the app for ``uvicorn --factory`` (workers need an import string)."""
+"""Written by bench/serve_load.py: the app for ``uvicorn --factory``."""
 
 import os
 
@@ -826,7 +826,7 @@ def run(plan: Plan, workers: int, tmp: Path, procs: Processes) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/http.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="bench/serve_load.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer cold articles and clips, 3 s load runs")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
