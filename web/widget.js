@@ -497,10 +497,12 @@
     /**
      * The element for segment `i`, its clip requested if it does not hold it yet.
      * `reload`: request it again (from the HTTP cache if it is there); `fresh`: past any
-     * cached copy too (a retry must not get the browser's copy of a failed response).
+     * cached copy too (a retry must not get the browser's copy of a failed response);
+     * `prefetch`: a clip that failed waits for its turn to be asked for again.
      */
-    #assign(i, { fresh = false, reload = false } = {}) {
+    #assign(i, { fresh = false, reload = false, prefetch = false } = {}) {
       const audio = this.#slot(i);
+      if (prefetch && this.#loads.get(audio)?.index === i) return audio;
       if (!fresh && !reload && this.#holds(audio, i)) return audio;
       let url = this.#resolve(this.#segments[i].audio);
       if (fresh) url += `${url.includes("?") ? "&" : "?"}retry=${Date.now()}`;
@@ -540,7 +542,9 @@
 
     /** Load segment `i` and the one after it without playing (a prefetch). */
     prime(i) {
-      for (const k of [i, i + 1]) if (k >= 0 && k < this.#segments.length) this.#assign(k);
+      for (const k of [i, i + 1]) {
+        if (k >= 0 && k < this.#segments.length) this.#assign(k, { prefetch: true });
+      }
     }
 
     /** Play segment `i` from its beginning; `stopAfter` ends play after that segment. */
@@ -557,7 +561,9 @@
       this.#play(audio, i); // first: the highlight, scrolling and the rest can wait
       this.#setState(audio.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA ? "playing" : "loading");
       this.#emit("segment", i);
-      for (const k of [i + 1, i + 2]) if (k < this.#segments.length) this.#assign(k);
+      for (const k of [i + 1, i + 2]) {
+        if (k < this.#segments.length) this.#assign(k, { prefetch: true });
+      }
     }
 
     #rewind(audio, i) {
@@ -927,7 +933,7 @@ button { cursor: pointer; }
 .settings { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin: .75rem 0; }
 .settings label { display: flex; align-items: center; gap: .4rem; font-size: .875rem; max-width: 100%; }
 select {
-  min-height: 2.5rem; max-width: 100%; padding: .25rem .4rem; border: 1px solid #767676;
+  min-height: 2.75rem; max-width: 100%; padding: .25rem .4rem; border: 1px solid #767676;
   border-radius: .4rem; background: var(--_surface);
 }
 .toggles { display: flex; flex-wrap: wrap; gap: .5rem; }
@@ -935,7 +941,7 @@ select {
 .toggles button[aria-pressed=true] { background: var(--_accent); border-color: var(--_accent); color: var(--_on-accent); }
 .tip { margin: .75rem 0 .25rem; font-size: .8125rem; color: var(--_muted); }
 .link {
-  margin-top: .25rem; padding: .25rem 0; border: 0; background: none;
+  min-height: 2.75rem; margin-top: .25rem; padding: .25rem 0; border: 0; background: none;
   color: var(--_focus); text-decoration: underline; font-size: .875rem;
 }
 .keys { display: grid; grid-template-columns: auto 1fr; gap: .2rem .75rem; margin: .5rem 0 0; font-size: .8125rem; }
@@ -947,7 +953,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
 .offer { border-left: 4px solid var(--_accent); background: var(--_button); }
 .notice p, .offer p { margin: 0 0 .4rem; }
 .row { display: flex; flex-wrap: wrap; gap: .5rem; }
-.row button { flex: 1 1 6rem; min-height: 2.5rem; flex-direction: row; }
+.row button { flex: 1 1 6rem; min-height: 2.75rem; flex-direction: row; }
 .notice button { background: #fff; }
 
 @media (prefers-reduced-motion: no-preference) {
@@ -1141,7 +1147,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
       }
       this.open({ focus: false });
       const manifest = await this.#ready();
-      if (!manifest) return;
+      if (!manifest || !this.isOpen) return; // failed, or closed while it loaded
       this.#startAt(index ?? 0);
     }
 
@@ -1311,10 +1317,14 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
       this.#renderMascot();
     }
 
+    /** The accent colour, on the assistant and on the caption bar (outside it). */
     #applyColor() {
       const color = this.getAttribute("color");
-      if (color) this.style.setProperty("--reader-accent", color);
-      else this.style.removeProperty("--reader-accent");
+      for (const element of [this, this.#captionBar]) {
+        if (!element) continue;
+        if (color) element.style.setProperty("--reader-accent", color);
+        else element.style.removeProperty("--reader-accent");
+      }
     }
 
     #wireControls() {
@@ -1381,8 +1391,17 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
 
     async #register(voice) {
       this.#article ??= this.#extract();
-      const manifest = await this.#api.register({
-        text: this.#article.text, title: this.#title(), voice });
+      const request = { text: this.#article.text, title: this.#title() };
+      let manifest;
+      try {
+        manifest = await this.#api.register({ ...request, voice });
+      } catch (error) {
+        // A voice this service does not offer (remembered from elsewhere, or retired):
+        // read with its default rather than not at all.
+        if (!voice || error.status !== 404) throw error;
+        this.#savePrefs({ voice: "" });
+        manifest = await this.#api.register(request);
+      }
       if (this.#preparedVoice === voice) this.#accept(manifest);
       return manifest;
     }
@@ -1529,7 +1548,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
     async #openAndPlay({ focus = true } = {}) {
       this.open({ focus });
       const manifest = await this.#ready();
-      if (!manifest) return;
+      if (!manifest || !this.isOpen) return; // failed, or closed while it loaded
       const saved = this.#savedPosition();
       if (saved > 0 && this.#player.index < 0) { this.#offerResume(saved); return; }
       this.#startAt(this.#finished ? 0 : Math.max(0, this.#player.index));
@@ -1723,6 +1742,7 @@ kbd { font: inherit; font-size: .75rem; padding: 0 .3rem; border: 1px solid var(
         this.#captionBar = document.createElement(ReaderCaptions.tag);
         this.#captionBar.setAttribute("data-testid", "reader-caption-bar");
         document.body.append(this.#captionBar);
+        this.#applyColor();
         // Keep the assistant above the bar, however tall the caption grows.
         new ResizeObserver(([entry]) => {
           const height = entry.target.isConnected ? entry.borderBoxSize[0].blockSize : 0;
