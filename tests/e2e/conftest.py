@@ -4,7 +4,6 @@ Debian's Chromium driven by Playwright. The tests start everything they need the
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -13,12 +12,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from reader.api import create_app
 from reader.config import Settings
 from reader.pipeline import TextPipeline
 from reader.testing.fake_edge import FakeEdgeServer
+from tests.e2e.reader_page import TIMEOUT_MS, ReaderPage
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -57,6 +57,10 @@ class LiveService:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the service did not start")
             time.sleep(0.02)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
@@ -102,13 +106,16 @@ def service(fake_edge: FakeEdgeServer, pipeline: TextPipeline,
         live.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is up, an asyncio loop runs on the
+# main thread, and the rest of the suite's asyncio.run() would fail after these tests.
+@pytest.fixture(scope="package")
 def playwright_session() -> Iterator[Playwright]:
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: Path, playwright_session: Playwright) -> Iterator[Browser]:
     browser = playwright_session.chromium.launch(executable_path=str(chromium),
                                                  args=CHROMIUM_ARGS)
@@ -121,15 +128,35 @@ def browser(chromium: Path, playwright_session: Playwright) -> Iterator[Browser]
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
     try:
         yield context
     finally:
         context.close()
 
 
+#: Each test's call-phase report, so the page fixture knows whether the test failed.
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
+    return report
+
+
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
+def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    page = context.new_page()
+    yield page
+    report = request.node.stash.get(CALL_REPORT, None)
+    if report is not None and report.failed and not page.is_closed():
+        # What the page looked like when the test failed (git ignores this folder).
+        (SCREENSHOTS / "failures").mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        page.screenshot(path=str(SCREENSHOTS / "failures" / f"{name}.png"))
 
 
 def screenshot(page: Page, name: str) -> Path:
@@ -140,6 +167,7 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def copy_axe(target: Path) -> Path:
-    shutil.copy(AXE, target)
-    return target
+@pytest.fixture
+def reader(page: Page, service: LiveService) -> ReaderPage:
+    """The demo page at ``/``, loaded, its widget mounted and its <audio> events logged."""
+    return ReaderPage(page, service.url + "/").open()
