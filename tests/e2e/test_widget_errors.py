@@ -39,3 +39,22 @@ def test_service_down_shows_an_error_and_retry_plays_once_it_is_back(
     finally:
         if not service.running:
             service.start()
+
+
+def test_a_sentence_that_keeps_failing_is_skipped_with_a_notice(reader: ReaderPage) -> None:
+    reader.control("reader-mascot").click()
+    reader.wait("w.segments.length > 2")
+    broken = reader.segments[1]["audio"]
+    requests: list[str] = []
+
+    def refuse(route: object) -> None:
+        requests.append(broken)
+        route.abort()  # type: ignore[attr-defined]
+
+    reader.page.route(f"**{broken}*", refuse)
+    reader.wait_sounding(0)
+    reader.finish_clip()
+    reader.wait_sounding(2)  # sentence 2 failed twice and was skipped
+    assert len(requests) >= 2  # asked once more before giving up
+    expect(reader.control("reader-alert")).to_contain_text("第 2 句暂时无法播放，已跳过。")
+
