@@ -26,9 +26,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from reader.config import Settings, data_dir
 from reader.delivery import (
     CHECKED,
-    IMMUTABLE,
     MP3,
     NOT_STORED,
+    STREAMED,
     ClipHits,
     RangeNotSatisfiable,
     clip_reply,
@@ -42,6 +42,7 @@ from reader.errors import (
     LookupMiss,
     NoEngineAvailable,
     ReaderError,
+    UnknownVoice,
 )
 from reader.fetch import BadUrl, FetchDisabled, FetchFailed, FetchTimeout, ForbiddenHost, NotAPage
 from reader.limits import AccessDenied, LimitExceeded, MissingToken, client_key
@@ -163,6 +164,7 @@ _STATUSES: list[tuple[type[BaseException], int, str]] = [
     (AccessDenied, 403, "Not allowed"),
     (LimitExceeded, 429, "Too many requests"),
     (NoEngineAvailable, 503, "No engine can speak now"),
+    (UnknownVoice, 422, "Unknown voice"),  # a bad field in the request, not a missing page
     (LookupMiss, 404, "Not found"),
     (InputError, 422, "Cannot read this"),
     (ConfigError, 500, "Configuration error"),
@@ -369,12 +371,14 @@ def _add_audio_routes(app: FastAPI, svc: Service) -> None:
         if request.method == "HEAD":
             svc.clip_source(key)  # 404 for keys nobody registered
             svc.metrics.cache_miss()
-            head = Response(status_code=200, media_type=MP3, headers={"Cache-Control": NOT_STORED})
+            head = Response(status_code=200, media_type=MP3, headers={"Cache-Control": STREAMED})
             del head.headers["content-length"]  # unknown until it is made, and not 0
             return head
         streamed = await svc.clip_stream(key, _client(request, svc))
+        # Not "immutable" yet: if the clip fails its check at the end, the bytes already sent
+        # must not be kept by a cache; once stored, the next request is a hit and immutable.
         headers = {"X-Reader-Engine": streamed.engine,
-                   "Cache-Control": NOT_STORED if streamed.fallback else IMMUTABLE}
+                   "Cache-Control": NOT_STORED if streamed.fallback else STREAMED}
         return StreamingResponse(streamed.chunks, media_type=MP3, headers=headers)
 
     # One handler, two operations (OpenAPI wants a distinct id for each method).

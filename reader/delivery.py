@@ -19,6 +19,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 #: Audio made by a fallback engine is served but must not be kept: the URL belongs to the
 #: primary engine's clip, which the next request may get.
 NOT_STORED = "no-store"
+#: A clip streamed while it is made: may be used, not kept without asking again.
+STREAMED = "no-cache"
 MP3 = "audio/mpeg"
 
 #: A single byte range: "bytes=0-499", "bytes=500-", "bytes=-500". Nothing else is accepted.

@@ -210,6 +210,16 @@ class Speaker:
                 return key
         raise NoEngineAvailable(f"no engine has a voice for {voice.id!r}")
 
+    def in_flight(self, key: str) -> bool:
+        """Is the clip with this primary key being made right now?"""
+        return key in self._flights
+
+    def has_primary(self, segment: Segment, voice: Voice, prosody: Prosody) -> bool:
+        """Is the primary engine's clip cached, or being made now? Only then is a request
+        for the segment free: a fallback clip does not stop the primary engine being asked."""
+        key = self.primary_key(segment, voice, prosody)
+        return self.in_flight(key) or self.cache.get(key) is not None
+
     def cached(self, segment: Segment, voice: Voice, prosody: Prosody) -> Spoken | None:
         """The best clip already in the cache, without synthesising (chain order)."""
         for position, engine in enumerate(self.engines):
@@ -333,6 +343,11 @@ class Speaker:
     def _retry_after(self) -> float:
         waits = [b.retry_after() for e in self.engines if (b := getattr(e, "breaker", None))]
         return max(1.0, min(waits, default=30.0))
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the syntheses under way to finish."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

@@ -29,6 +29,8 @@ from reader.types import Article, Prosody, Segment, Voice
 log = logging.getLogger(__name__)
 
 API = "/api/v1"
+#: Seconds a shutting-down service waits for syntheses under way to finish and be stored.
+SHUTDOWN_GRACE = 10.0
 
 
 class UnknownClip(LookupMiss):
@@ -117,10 +119,12 @@ class Service:
         return cls(settings, text, speaker, store, resolver=resolver)
 
     async def settle(self) -> None:
-        """Stop background work and write what is kept in memory (at app shutdown)."""
+        """At app shutdown: stop queued warm-ups, let syntheses under way finish (bounded) so
+        their clips are stored, and write what is kept in memory."""
         for task in list(self._warming):
             task.cancel()
         await asyncio.gather(*self._warming, return_exceptions=True)
+        await self.speaker.drain(SHUTDOWN_GRACE)
         await asyncio.to_thread(self.speaker.cache.flush)
 
     async def aclose(self) -> None:
@@ -136,13 +140,21 @@ class Service:
         voice = self.speaker.voices.get(request.voice)
         prosody = Prosody(rate=request.rate)
         article = await self._article(request)
+        # Segmenting, the store and the manifest (cache reads) are blocking work: off the loop,
+        # so clips being streamed to other listeners do not stall.
+        stored, created = await asyncio.to_thread(self._store, article, voice, prosody,
+                                                  request.url)
+        self._warm(stored, voice, client)
+        return await asyncio.to_thread(self.manifest, stored), created
+
+    def _store(self, article: Article, voice: Voice, prosody: Prosody,
+               url: str | None) -> tuple[StoredArticle, bool]:
         segments = self.text.segments(article)
         stored, created = self.store.add(article, segments, voice=voice.id, prosody=prosody,
-                                         url=request.url)
+                                         url=url)
         keys = [(s.index, self.speaker.primary_key(s, voice, prosody)) for s in stored.segments]
         self.store.record_clips(stored.id, keys)
-        self._warm(stored, voice, client)
-        return self.manifest(stored), created
+        return stored, created
 
     async def _article(self, request: ArticleInput) -> Article:
         if request.url is not None:
@@ -200,7 +212,7 @@ class Service:
     async def _warm_one(self, segment: Segment, voice: Voice, prosody: Prosody,
                         client: str) -> None:
         try:
-            if self.speaker.cached(segment, voice, prosody) is None:
+            if not await asyncio.to_thread(self.speaker.has_primary, segment, voice, prosody):
                 self.budget.spend(client, len(segment.text))
                 await self.speaker.speak(segment, voice, prosody)
         except ReaderError as exc:  # a warm-up failure only means a later cold start
@@ -227,7 +239,8 @@ class Service:
         ``NoEngineAvailable`` if nothing can speak it."""
         segment, voice, prosody = self.clip_source(key)
         self.limiter.check(client)
-        self.budget.spend(client, len(segment.text))
+        if not self.speaker.in_flight(key):  # joining a synthesis under way costs nothing
+            self.budget.spend(client, len(segment.text))
         broadcast = self.speaker.stream(segment, voice, prosody)
         return await _first_bytes(broadcast)
 
@@ -251,7 +264,7 @@ class Service:
         ``BudgetExceeded`` before anything is synthesised."""
         def uncached() -> int:
             return sum(len(segment.text) for segment in stored.segments
-                       if self.speaker.cached(segment, voice, stored.prosody) is None)
+                       if not self.speaker.has_primary(segment, voice, stored.prosody))
 
         self.budget.spend(client, await asyncio.to_thread(uncached))
 

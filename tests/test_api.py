@@ -38,6 +38,7 @@ from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
 
 PROBLEM = "application/problem+json"
 IMMUTABLE = "public, max-age=31536000, immutable"
+STREAMED = "no-cache"
 TOKEN = "t0ken-for-tests"
 
 TITLE = "夜间公交试运行"
@@ -473,7 +474,7 @@ def test_a_miss_is_streamed_from_edge_then_served_from_the_cache(make_api: MakeA
     assert miss.status_code == 200
     assert miss.headers["content-type"] == "audio/mpeg"
     assert miss.headers["x-reader-engine"] == "edge"
-    assert miss.headers["cache-control"] == IMMUTABLE
+    assert miss.headers["cache-control"] == STREAMED  # not kept until it has passed its check
     assert probe_mp3(miss.content).duration_ms > 0
     assert api.edge.stats.count() == 1
 
@@ -560,7 +561,7 @@ def test_head_of_a_hit_and_of_a_miss(make_api: MakeApi) -> None:
     miss = api.client.head(manifest["segments"][3]["audio"])
     assert miss.status_code == 200 and miss.content == b""
     assert miss.headers["content-type"] == "audio/mpeg"
-    assert miss.headers["cache-control"] == "no-store"
+    assert miss.headers["cache-control"] == STREAMED
     assert "content-length" not in miss.headers  # its length is not known before it is made
     assert api.edge.stats.count() == synthesised  # HEAD synthesises nothing
     assert api.stored() == (1, 1)
@@ -587,7 +588,7 @@ def test_fallback_audio_is_not_stored_and_edge_takes_over_when_back(make_api: Ma
     back = api.client.get(url)
     assert back.status_code == 200
     assert back.headers["x-reader-engine"] == "edge"
-    assert back.headers["cache-control"] == IMMUTABLE
+    assert back.headers["cache-control"] == STREAMED  # made now; the next request is a hit
     assert back.content != fallback.content
     hit = api.client.get(url)
     assert hit.headers["x-reader-engine"] == "edge" and hit.content == back.content
@@ -759,7 +760,7 @@ def test_openapi_and_docs(make_api: MakeApi) -> None:
         pytest.param({"text": "字" * 1001}, 413, "the limit is 1,000", id="text over limit"),
         pytest.param({"html": "<p>" + "字" * 5000 + "</p>"}, 413, "READER_MAX_HTML_BYTES",
                      id="html over limit"),
-        pytest.param({"text": TEXT, "voice": "nobody"}, 404, "xiaoxiao", id="unknown voice"),
+        pytest.param({"text": TEXT, "voice": "nobody"}, 422, "xiaoxiao", id="unknown voice"),
     ],
 )
 def test_bad_article_stores_and_speaks_nothing(
@@ -775,7 +776,7 @@ def test_bad_article_stores_and_speaks_nothing(
 def test_unknown_voice_names_the_valid_ones(make_api: MakeApi) -> None:
     api = make_api()
     body = problem(api.client.post(f"{API}/articles", json={"text": TEXT, "voice": "nobody"}),
-                   404, "'nobody'")
+                   422, "'nobody'")
     for voice in ["xiaoxiao", "yunyang", "hiumaan", "aria"]:
         assert voice in body["detail"]
 

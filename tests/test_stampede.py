@@ -62,3 +62,31 @@ def test_two_hundred_clients_cause_one_synthesis_per_segment(
             assert all(results[0])
 
     asyncio.run(test())
+
+
+def test_listeners_joining_a_synthesis_under_way_are_not_charged_for_it(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with FakeEdgeServer(first_byte_delay=0.3, speed=50) as server:
+            with patch_edge_tts(server):
+                first = "发布会介绍了今年以来全市经济运行情况。"
+                settings = Settings.from_env({
+                    "READER_CACHE_DIR": str(tmp_path), "READER_ENGINES": "edge",
+                    "READER_WARM_SEGMENTS": "0", "READER_RATE_BURST": "100000",
+                    # Budget for one synthesis of the first sentence, and nothing more.
+                    "READER_DAILY_CHARS": str(len(first)),
+                })
+                app = create_app(settings, pipeline=pipeline)
+                transport = httpx2.ASGITransport(app=app)
+                async with httpx2.AsyncClient(transport=transport, base_url="http://reader",
+                                              timeout=60) as client:
+                    registered = await client.post(
+                        "/api/v1/articles", json={"text": first, "plain": True})
+                    url = registered.json()["segments"][0]["audio"]
+                    answers = await asyncio.gather(*(client.get(url) for _ in range(10)))
+                await app.state.service.aclose()
+            assert [a.status_code for a in answers] == [200] * 10
+            assert server.stats.count() == 1
+
+    asyncio.run(test())
