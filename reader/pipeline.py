@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reader.audio import probe_mp3
@@ -44,6 +44,9 @@ from reader.words import Words, load_words
 
 log = logging.getLogger(__name__)
 
+#: Segments whose speak text per level ``TextPipeline.speak_for`` remembers.
+SPOKEN_MEMORY = 20_000
+
 
 @dataclass(frozen=True, slots=True)
 class TextPipeline:
@@ -53,6 +56,10 @@ class TextPipeline:
     rules: list[Rule]
     lexicon: Lexicon
     words: Words
+    #: speak_for() results: every clip request and manifest needs each segment's speak text
+    #: per engine level (its cache key), and jieba plus normalisation should run once for it.
+    _spoken: dict[tuple[str, str, str], tuple[str, tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, settings: Settings) -> TextPipeline:
@@ -117,8 +124,16 @@ class TextPipeline:
 
     def speak_for(self, segment: Segment, level: Level) -> tuple[str, tuple[tuple[str, str], ...]]:
         """The segment's text to speak for an engine of ``level``, and the lexicon entries
-        used (recomputed: the segment's own ``speak`` may have been made for another level)."""
-        return speak_text(segment.text, segment.kind, self.lexicon, self.words, level)
+        used (not ``segment.speak``: that may have been made for another level). Remembered,
+        up to ``SPOKEN_MEMORY`` texts."""
+        memo = (segment.text, segment.kind.value, level)
+        found = self._spoken.get(memo)
+        if found is None:
+            if len(self._spoken) >= SPOKEN_MEMORY:
+                self._spoken.clear()  # crude but bounded; a hot article is back in one pass
+            found = speak_text(segment.text, segment.kind, self.lexicon, self.words, level)
+            self._spoken[memo] = found
+        return found
 
 
 # ---------------------------------------------------------------- speech
