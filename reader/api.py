@@ -9,6 +9,7 @@ engine can speak. See README.md for the routes.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,10 +46,13 @@ from reader.errors import (
     UnknownVoice,
 )
 from reader.fetch import BadUrl, FetchDisabled, FetchFailed, FetchTimeout, ForbiddenHost, NotAPage
+from reader.jobs import ENDED, JobRequest, Jobs, JobState
 from reader.limits import AccessDenied, LimitExceeded, MissingToken, client_key
 from reader.metrics import RequestMetricsMiddleware
 from reader.pipeline import TextPipeline
+from reader.publish import report_html, service_feed
 from reader.service import API, ArticleInput, Service
+from reader.sources import Source
 from reader.types import Article, Segment
 
 PROBLEM = "application/problem+json"
@@ -94,6 +98,57 @@ class ArticleRequest(BaseModel):
         if len(given) != 1:
             raise ValueError("give exactly one of 'text', 'html' and 'url'")
         return self
+
+
+class JobArticle(BaseModel):
+    """An article sent inline in a job: exactly one of ``text`` and ``html``."""
+
+    text: str | None = Field(None, description="page text as scraped, or the editor's text")
+    html: str | None = Field(None, description="the page's HTML")
+    title: str | None = Field(None, max_length=500, description="the title, if known")
+    plain: bool = Field(False, description="text is clean editor text: apply no chrome rules")
+    label: str | None = Field(None, max_length=500,
+                              description="what the job's progress calls it (the CMS's id)")
+
+    @model_validator(mode="after")
+    def one_input(self) -> JobArticle:
+        if (self.text is None) == (self.html is None):
+            raise ValueError("give exactly one of 'text' and 'html' for each article")
+        return self
+
+
+class JobBody(BaseModel):
+    """A pre-generation job: URLs (pages, sitemaps, RSS/Atom feeds) and inline articles."""
+
+    inputs: list[str] = Field(default_factory=list, max_length=100,
+                              description="URLs of pages, sitemaps or feeds (allowlisted hosts)")
+    articles: list[JobArticle] = Field(default_factory=list, max_length=100,
+                                       description="articles sent inline")
+    voice: str | None = Field(None, max_length=64, description="voice preset id (GET /voices)")
+    rate: int = Field(0, ge=-50, le=100, description="speed in percent, -50..100")
+    pin: bool = Field(True, description="pin the audio against eviction until unpinned")
+
+    @model_validator(mode="after")
+    def something(self) -> JobBody:
+        if not self.inputs and not self.articles:
+            raise ValueError("give at least one URL in 'inputs' or one article in 'articles'")
+        for url in self.inputs:
+            if len(url) > 2000 or not url.startswith(("http://", "https://")):
+                raise ValueError(f"inputs must be http(s) URLs of at most 2000 characters,"
+                                 f" not {url[:80]!r}")
+        return self
+
+    def request(self, max_chars: int) -> JobRequest:
+        articles = []
+        for number, article in enumerate(self.articles, start=1):
+            content = article.text if article.text is not None else article.html or ""
+            if len(content) > max_chars:
+                raise InputTooLarge(f"article {number} is {len(content):,} characters; the"
+                                    f" limit is {max_chars:,} (READER_MAX_INPUT_CHARS)")
+            label = article.label or article.title or f"article {number}"
+            articles.append(Source(label=label, text=article.text, html=article.html,
+                                   title=article.title, plain=article.plain))
+        return JobRequest(tuple(self.inputs), tuple(articles), self.voice, self.rate, self.pin)
 
 
 class ParagraphOut(BaseModel):
@@ -230,18 +285,22 @@ def create_app(settings: Settings, *, engines: list[Engine] | None = None,
     for name in sorted(settings.extra):
         log.warning("unknown setting %s is ignored; see the README's configuration table", name)
     svc = service or Service.load(settings, engines=engines, text=pipeline)
+    jobs = Jobs(svc, settings.batch_concurrency)
     web = web_dir or data_dir("web")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        jobs.start()  # takes up the jobs a restart interrupted
         yield
         # Stop background work and save the cache's access times; keep the rest open: an
         # app may be started again in the same process (tests do), and at exit it all goes.
+        await jobs.stop()
         await svc.settle()
 
     app = FastAPI(title="reader", version="0.1.0", lifespan=lifespan,
                   description="Listen to this article: text-to-speech for article pages.")
     app.state.service = svc
+    app.state.jobs = jobs
     _install_error_handlers(app)
     # Added first, so it runs inside the metrics middleware: fast-path hits are counted too.
     app.add_middleware(ClipHits, read=svc.speaker.cache.read, on_hit=svc.metrics.cache_hit)
@@ -254,6 +313,7 @@ def create_app(settings: Settings, *, engines: list[Engine] | None = None,
     _add_article_routes(app, svc)
     _add_audio_routes(app, svc)
     _add_admin_routes(app, svc)
+    _add_editor_routes(app, svc, jobs)
     app.mount("/web", StaticFiles(directory=web), name="web")
     return app
 
@@ -318,18 +378,28 @@ def _add_article_routes(app: FastAPI, svc: Service) -> None:
         """The article's manifest: segments, their clip URLs and durations once known."""
         return await asyncio.to_thread(svc.manifest, svc.article(article_id))
 
-    @app.get(f"{API}/articles/{{article_id}}/audio.mp3", tags=["articles"],
-             response_class=Response)
-    async def article_audio(article_id: str, request: Request) -> Response:
+    async def article_audio(article_id: str, request: Request,
+                            range_: Annotated[str | None, Header(alias="range")] = None,
+                            if_none_match: Annotated[str | None, Header()] = None) -> Response:
         """The whole article as one MP3 (pauses between sentences and paragraphs, ID3 tags,
-        a chapter per paragraph), built from the cached clips."""
+        a chapter per paragraph), built from the cached clips once and then kept. ETag,
+        If-None-Match and one Range (podcast players seek with them)."""
         stored = svc.article(article_id)
         client = _client(request, svc)
         svc.limiter.check(client)
-        data = await svc.article_mp3(stored, client)
-        name = f"{article_id}.mp3"
-        return Response(data, media_type=MP3, headers={
-            "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-cache"})
+        made = await svc.article_audio(stored, client)
+        reply = clip_reply(made.key, made.data, method=request.method, range_header=range_,
+                           if_none_match=if_none_match, engine="article")
+        # Its URL names the article, not the content: a lexicon change makes new audio.
+        headers = reply.headers | {"Cache-Control": "no-cache",
+                                   "Content-Disposition": f'inline; filename="{article_id}.mp3"'}
+        del headers["X-Reader-Engine"]
+        return Response(reply.body, status_code=reply.status, headers=headers)
+
+    for method in ("GET", "HEAD"):
+        app.add_api_route(f"{API}/articles/{{article_id}}/audio.mp3", article_audio,
+                          methods=[method], tags=["articles"], response_class=Response,
+                          operation_id=f"{method.lower()}_article_audio")
 
     @app.get(f"{API}/articles/{{article_id}}/captions.vtt", tags=["articles"],
              response_class=Response)
@@ -402,3 +472,106 @@ def _add_admin_routes(app: FastAPI, svc: Service) -> None:
     async def lexicon() -> dict[str, str]:
         """The pronunciation lexicon in force (needs an API token)."""
         return dict(svc.text.lexicon.entries)
+
+
+#: Seconds between keep-alive comments on an idle event stream (proxies drop silent ones).
+EVENTS_KEEPALIVE = 15.0
+
+
+def _base_url(request: Request, svc: Service) -> str:
+    return svc.settings.public_url or str(request.base_url).rstrip("/")
+
+
+def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
+    def editor(authorization: Annotated[str | None, Header()] = None) -> None:
+        svc.tokens.check(authorization)
+
+    @app.post(f"{API}/jobs", tags=["jobs"], status_code=202, dependencies=[Depends(editor)])
+    async def create_job(body: JobBody, response: Response) -> dict[str, Any]:
+        """Queue a pre-generation job (needs an API token): every article of the given pages,
+        sitemaps and feeds, and the inline ones, synthesised and pinned."""
+        ident = jobs.submit(body.request(svc.settings.max_input_chars))
+        response.headers["Location"] = f"{API}/jobs/{ident}"
+        return await asyncio.to_thread(jobs.store.status, ident)
+
+    @app.get(f"{API}/jobs", tags=["jobs"], dependencies=[Depends(editor)])
+    async def list_jobs() -> list[dict[str, Any]]:
+        """The 50 most recent jobs, newest first (needs an API token)."""
+        def statuses() -> list[dict[str, Any]]:
+            return [jobs.store.status(ident) for ident in jobs.store.recent()]
+
+        return await asyncio.to_thread(statuses)
+
+    @app.get(f"{API}/jobs/{{job_id}}", tags=["jobs"], dependencies=[Depends(editor)])
+    async def job_status(job_id: str) -> dict[str, Any]:
+        """The job's state, totals and every article's progress (needs an API token)."""
+        return await asyncio.to_thread(jobs.store.status, job_id)
+
+    @app.get(f"{API}/jobs/{{job_id}}/events", tags=["jobs"], dependencies=[Depends(editor)],
+             response_class=StreamingResponse)
+    async def job_events(job_id: str) -> StreamingResponse:
+        """Server-sent events: a ``progress`` event with the job's status whenever it changes,
+        and an ``end`` event when it is over (needs an API token)."""
+        await asyncio.to_thread(jobs.store.status, job_id)  # 404 before the stream starts
+        return StreamingResponse(_events(jobs, job_id), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    @app.post(f"{API}/jobs/{{job_id}}/cancel", tags=["jobs"], dependencies=[Depends(editor)])
+    async def cancel_job(job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job; clips made so far are kept (needs an API token)."""
+        jobs.cancel(job_id)
+        return await asyncio.to_thread(jobs.store.status, job_id)
+
+    @app.get(f"{API}/jobs/{{job_id}}/check.html", tags=["jobs"], response_class=HTMLResponse)
+    async def job_report(job_id: str) -> HTMLResponse:
+        """The audio check report for the job's articles: risky sentences with their audio."""
+        def build() -> str:
+            stored = [svc.article(tally.article)
+                      for _, _, tally in jobs.store.articles(job_id) if tally.article]
+            return report_html(svc, stored, inline=False)
+
+        return HTMLResponse(await asyncio.to_thread(build))
+
+    @app.get(f"{API}/articles/{{article_id}}/check.html", tags=["articles"],
+             response_class=HTMLResponse)
+    async def article_report(article_id: str) -> HTMLResponse:
+        """The audio check report for one article: its risky sentences with their audio."""
+        stored = svc.article(article_id)
+        return HTMLResponse(await asyncio.to_thread(report_html, svc, [stored], inline=False))
+
+    @app.put(f"{API}/articles/{{article_id}}/pin", tags=["articles"],
+             dependencies=[Depends(editor)])
+    async def pin(article_id: str) -> dict[str, Any]:
+        """Pin the article's clips against eviction (needs an API token); its whole-article
+        MP3 is made and listed in the podcast feed."""
+        made = await svc.publish(svc.article(article_id))
+        return {"id": article_id, "pinned": True, "audio": f"{API}/audio/{made.key}.mp3"}
+
+    @app.delete(f"{API}/articles/{{article_id}}/pin", tags=["articles"],
+                dependencies=[Depends(editor)])
+    async def unpin(article_id: str) -> dict[str, Any]:
+        """Let the article's clips be evicted again (needs an API token)."""
+        released = await asyncio.to_thread(svc.unpin, article_id)
+        return {"id": article_id, "pinned": False, "released": released}
+
+    @app.get(f"{API}/podcast.xml", tags=["articles"], response_class=Response)
+    async def podcast(request: Request) -> Response:
+        """A podcast (RSS 2.0 with iTunes tags) of the pre-generated articles."""
+        body = await asyncio.to_thread(service_feed, svc, _base_url(request, svc))
+        return Response(body, media_type="application/rss+xml; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+async def _events(jobs: Jobs, ident: str) -> AsyncIterator[str]:
+    """The job's status as server-sent events until it ends."""
+    number = 0
+    while True:
+        status = await asyncio.to_thread(jobs.store.status, ident)
+        number += 1
+        ended = JobState(status["state"]) in ENDED
+        data = json.dumps(status, ensure_ascii=False)
+        yield f"id: {number}\nevent: {'end' if ended else 'progress'}\ndata: {data}\n\n"
+        if ended:
+            return
+        await jobs.changed(ident, EVENTS_KEEPALIVE)

@@ -46,6 +46,17 @@ class StoredArticle:
     created: float
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedAudio:
+    """A pre-generated article and its whole-article MP3."""
+
+    article: StoredArticle
+    key: str  # the MP3's content address in the cache
+    size: int  # bytes
+    duration_ms: float
+    since: float  # when it was pinned
+
+
 def article_id(article: Article, voice: str, prosody: Prosody) -> str:
     """Stable id: the same text, title, voice and prosody always give the same id."""
     payload = json.dumps([ID_SCHEME, article.text, article.title, voice, prosody.key()],
@@ -82,6 +93,27 @@ CREATE TABLE IF NOT EXISTS clips (
     PRIMARY KEY (key, article, segment)
 );
 CREATE INDEX IF NOT EXISTS clips_by_article ON clips(article);
+CREATE TABLE IF NOT EXISTS pinned (
+    article TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    PRIMARY KEY (article, key)
+);
+CREATE INDEX IF NOT EXISTS pinned_by_key ON pinned(key);
+CREATE TABLE IF NOT EXISTS pinned_articles (
+    article TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    since REAL NOT NULL,
+    audio_key TEXT,  -- the whole-article MP3 in the cache (what the podcast feed links to)
+    audio_bytes INTEGER,
+    audio_ms REAL
+);
+CREATE TABLE IF NOT EXISTS editions (
+    source TEXT NOT NULL,
+    voice TEXT NOT NULL,
+    prosody TEXT NOT NULL,
+    article TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    updated REAL NOT NULL,
+    PRIMARY KEY (source, voice, prosody)
+);
 """
 
 
@@ -138,6 +170,101 @@ class ArticleStore:
             row = self._db.execute("SELECT article, segment FROM clips WHERE key = ? LIMIT 1",
                                    (key,)).fetchone()
         return None if row is None else (str(row[0]), int(row[1]))
+
+    # ------------------------------------------------------------ pins
+
+    def pin(self, ident: str, keys: Iterable[str]) -> list[str]:
+        """Hold exactly these clip keys for article ``ident`` (its pre-generated audio).
+
+        Returns the keys the article held before and no article holds now: the caller unpins
+        them in the cache (a lexicon change gives an article new keys; its old ones go).
+        """
+        wanted = set(keys)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                held = {row[0] for row in self._db.execute(
+                    "SELECT key FROM pinned WHERE article = ?", (ident,))}
+                self._db.executemany("DELETE FROM pinned WHERE article = ? AND key = ?",
+                                     [(ident, key) for key in held - wanted])
+                self._db.executemany("INSERT OR IGNORE INTO pinned VALUES (?, ?)",
+                                     [(ident, key) for key in wanted - held])
+                self._db.execute("INSERT OR IGNORE INTO pinned_articles (article, since)"
+                                 " VALUES (?, ?)", (ident, time.time()))
+                released = self._unheld(held - wanted)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return released
+
+    def unpin(self, ident: str) -> list[str]:
+        """Release article ``ident``'s pins; returns the keys no other article holds."""
+        self.get(ident)  # UnknownArticle for a wrong id
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                held = {row[0] for row in self._db.execute(
+                    "SELECT key FROM pinned WHERE article = ?", (ident,))}
+                self._db.execute("DELETE FROM pinned WHERE article = ?", (ident,))
+                self._db.execute("DELETE FROM pinned_articles WHERE article = ?", (ident,))
+                released = self._unheld(held)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return released
+
+    def _unheld(self, keys: Iterable[str]) -> list[str]:
+        """Those of ``keys`` no article holds (inside the caller's transaction)."""
+        return sorted(key for key in keys if self._db.execute(
+            "SELECT 1 FROM pinned WHERE key = ? LIMIT 1", (key,)).fetchone() is None)
+
+    def is_pinned(self, ident: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM pinned_articles WHERE article = ?",
+                                    (ident,)).fetchone() is not None
+
+    def set_audio(self, ident: str, key: str, size: int, duration_ms: float) -> None:
+        """Record a pinned article's whole-article MP3 (its cache key, size and length)."""
+        with self._lock:
+            self._db.execute("UPDATE pinned_articles SET audio_key = ?, audio_bytes = ?,"
+                             " audio_ms = ? WHERE article = ?", (key, size, duration_ms, ident))
+
+    def published(self, limit: int = 500) -> list[PublishedAudio]:
+        """Pinned articles whose whole-article MP3 is made, newest publication first (then
+        newest pinned): what the podcast feed lists."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.id, p.audio_key, p.audio_bytes, p.audio_ms, p.since"
+                " FROM pinned_articles p JOIN articles a ON a.id = p.article"
+                " WHERE p.audio_key IS NOT NULL"
+                " ORDER BY coalesce(a.published, '') DESC, p.since DESC LIMIT ?",
+                (limit,)).fetchall()
+        return [PublishedAudio(self.get(row[0]), str(row[1]), int(row[2]), float(row[3]),
+                               float(row[4])) for row in rows]
+
+    # ------------------------------------------------------------ editions
+
+    def new_edition(self, source: str, ident: str, voice: str, prosody: Prosody) -> str | None:
+        """Record that ``source`` (a path or URL) now reads as article ``ident``; returns the
+        article it read as before, if that was another one (the page was edited)."""
+        prosody_json = json.dumps([prosody.rate, prosody.volume, prosody.pitch])
+        with self._lock:
+            row = self._db.execute(
+                "SELECT article FROM editions WHERE source = ? AND voice = ? AND prosody = ?",
+                (source, voice, prosody_json)).fetchone()
+            self._db.execute("INSERT OR REPLACE INTO editions VALUES (?, ?, ?, ?, ?)",
+                             (source, voice, prosody_json, ident, time.time()))
+        previous = None if row is None else str(row[0])
+        return previous if previous != ident else None
+
+    def article_for(self, source: str) -> list[str]:
+        """Articles a source (path or URL) reads as now, one per voice and prosody."""
+        with self._lock:
+            rows = self._db.execute("SELECT article FROM editions WHERE source = ?",
+                                    (source,)).fetchall()
+        return [str(row[0]) for row in rows]
 
     def count(self) -> int:
         with self._lock:

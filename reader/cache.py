@@ -116,6 +116,15 @@ def cache_key(
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def derived_key(kind: str, parts: Iterable[str]) -> str:
+    """The key of an output made from other things (the whole-article MP3 from its clips'
+    keys and its tags): sha256 hex of ``kind`` and ``parts``, in a namespace clips cannot hit
+    (their JSON has other fields)."""
+    text = json.dumps({"derived": kind, "parts": list(parts), "scheme": KEY_SCHEME},
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _require_text(name: str, value: object) -> None:
     """1 and "1" encode differently: a non-str field is a bug to report, not a key to hash."""
     if not isinstance(value, str):

@@ -1,4 +1,5 @@
-"""The command line: ``reader segment``, ``say``, ``voices`` and ``serve``.
+"""The command line: ``reader segment``, ``say``, ``voices``, ``pregen``, ``lexicon``,
+``unpin`` and ``serve``.
 
 Every failure is one line on stderr and a non-zero exit: 2 for bad input or usage,
 1 for a problem with configuration or data files.
@@ -16,18 +17,28 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from reader.audio import concat_mp3, silence_mp3
+from reader.batch import MAX_CONCURRENCY, Batch, BatchOptions, Summary, Tally
 from reader.config import Settings
+from reader.console import Progress, summary_table
 from reader.engines.registry import names as engine_names
-from reader.errors import ConfigError, InputError, LookupMiss, ReaderError, UnknownEngine
+from reader.errors import (
+    BadProsody,
+    ConfigError,
+    InputError,
+    LookupMiss,
+    ReaderError,
+    UnknownEngine,
+)
+from reader.lexicon import add_entry, load_lexicon, remove_entry
 from reader.pipeline import Speaker, Spoken, TextPipeline
+from reader.publish import publish_folder, write_report
+from reader.service import Service
+from reader.sources import HTML_SUFFIXES, SourceLimits, expand
 from reader.types import Article, Prosody, Segment, Voice
 from reader.voices import load_voices
-
-#: File suffixes read as HTML; anything else is text.
-HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,10 +69,53 @@ def build_parser() -> argparse.ArgumentParser:
     voices = commands.add_parser("voices", help="list the voice presets")
     voices.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    _add_pregen(commands)
+    _add_lexicon(commands)
+
+    unpin = commands.add_parser("unpin", help="let pre-generated articles' audio be evicted")
+    unpin.add_argument("articles", nargs="+", metavar="ARTICLE",
+                       help="an article id, or the file or URL it was pre-generated from")
+
     serve = commands.add_parser("serve", help="start the HTTP service and its demo page")
     serve.add_argument("--host", help="address to listen on (default READER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default READER_PORT or 8000)")
     return parser
+
+
+def _add_pregen(commands: Any) -> None:
+    pre = commands.add_parser(
+        "pregen", help="pre-generate articles' audio (files, folders, URLs, sitemaps, feeds)")
+    pre.add_argument("inputs", nargs="+", metavar="INPUT",
+                     help=".txt or .html file, folder, URL, sitemap.xml or RSS/Atom feed")
+    pre.add_argument("--voice", help="voice preset (see `reader voices`; default xiaoxiao)")
+    pre.add_argument("--rate", type=int, default=0, help="speed in percent, -50..100")
+    pre.add_argument("--engine", help="use only this engine (edge, espeak); default the chain")
+    pre.add_argument("--concurrency", type=int, metavar="N",
+                     help="syntheses at once, 1..16 (default READER_BATCH_CONCURRENCY or 2)")
+    pre.add_argument("--dry-run", action="store_true",
+                     help="show what would be synthesised and how long, synthesise nothing")
+    pre.add_argument("--no-pin", action="store_true",
+                     help="do not pin the audio against eviction")
+    pre.add_argument("--report", metavar="FILE",
+                     help="write the audio check report (HTML) for risky sentences")
+    pre.add_argument("--out", metavar="DIR",
+                     help="write each article's MP3, captions and manifest, and podcast.xml")
+    pre.add_argument("--base-url", metavar="URL",
+                     help="where --out will be served from (for podcast.xml's links)")
+    pre.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+
+
+def _add_lexicon(commands: Any) -> None:
+    lex = commands.add_parser("lexicon", help="show or edit the pronunciation lexicon")
+    actions = lex.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a word and how to say it (or change it)")
+    add.add_argument("word", metavar="WORD")
+    add.add_argument("say", metavar="SAY", help="how to say it: a homophone, spelled out")
+    add.add_argument("--file", help="lexicon file to edit (default: the last of READER_LEXICON)")
+    remove = actions.add_parser("remove", help="remove a word's entry")
+    remove.add_argument("word", metavar="WORD")
+    remove.add_argument("--file", help="lexicon file to edit (default: the last of READER_LEXICON)")
+    actions.add_parser("list", help="every entry in force")
 
 
 # ---------------------------------------------------------------- segment
@@ -177,11 +231,15 @@ def _write_output(path: str, data: bytes) -> None:
         raise InputError(f"{path}: cannot write it ({exc.strerror})") from None
 
 
+def _check_engine(name: str) -> None:
+    if name not in engine_names():
+        choices = ", ".join(engine_names())
+        raise UnknownEngine(f"unknown engine {name!r}; choose one of: {choices}")
+
+
 def run_say(args: argparse.Namespace, settings: Settings) -> int:
     if args.engine:
-        if args.engine not in engine_names():
-            choices = ", ".join(engine_names())
-            raise UnknownEngine(f"unknown engine {args.engine!r}; choose one of: {choices}")
+        _check_engine(args.engine)
         settings = replace(settings, engines=(args.engine,))
     text = TextPipeline.load(settings)
     speaker = Speaker.load(settings, text)
@@ -225,6 +283,105 @@ def run_voices(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
+# ---------------------------------------------------------------- pregen
+
+
+def _batch_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    if args.engine:
+        _check_engine(args.engine)
+        settings = replace(settings, engines=(args.engine,))
+    if args.concurrency is not None and not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise InputError(f"--concurrency must be 1..{MAX_CONCURRENCY}, not {args.concurrency}")
+    if args.base_url and not re.match(r"https?://[^/\s]+", args.base_url):
+        raise InputError(f"--base-url must be an absolute http(s) URL, not {args.base_url!r}")
+    return settings
+
+
+def run_pregen(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    settings = _batch_settings(args, settings)
+    service = Service.load(settings)
+    voice = service.speaker.voices.get(args.voice)
+    prosody = Prosody(rate=args.rate)
+    if problems := prosody.problems():
+        raise BadProsody("; ".join(problems))
+    options = BatchOptions(voice=voice, prosody=prosody, pin=not args.no_pin,
+                           concurrency=args.concurrency or settings.batch_concurrency,
+                           dry_run=args.dry_run)
+    try:
+        summary = asyncio.run(_pregen(service, options, args))
+    except KeyboardInterrupt:
+        sys.stderr.write("reader: interrupted; every clip already made is kept: run the same"
+                         " command again to go on from there\n")
+        return 130
+    out.write(summary_table(summary))
+    return 1 if summary.failures else 0
+
+
+async def _pregen(service: Service, options: BatchOptions, args: argparse.Namespace) -> Summary:
+    settings = service.settings
+    try:
+        limits = SourceLimits(max_articles=settings.max_batch_articles,
+                              max_feed_bytes=settings.max_feed_bytes)
+        sources, problems = await expand(args.inputs, service.fetch_policy, limits)
+        tallies = [Tally(source.label) for source in sources]
+        progress = Progress(tallies, sys.stderr, live=sys.stderr.isatty(),
+                            dry_run=options.dry_run)
+        batch = Batch(service, options, listener=None if args.quiet else progress.update)
+        try:
+            summary = await batch.run(sources, problems, tallies)
+        finally:
+            progress.close()
+        if args.out and not options.dry_run:
+            for note in await publish_folder(service, summary, Path(args.out),
+                                             args.base_url or settings.public_url):
+                sys.stderr.write(f"reader: {note}\n")
+        if args.report and not options.dry_run:
+            await write_report(service, summary, Path(args.report))
+        return summary
+    finally:
+        await service.aclose()
+
+
+def run_unpin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    service = Service.load(settings)
+    try:
+        for name in args.articles:
+            # A file or URL it was pre-generated from, or the article id itself.
+            idents = service.store.article_for(name) or [name]
+            for ident in idents:
+                released = service.unpin(ident)
+                out.write(f"unpinned {ident}: {released} clips may now be evicted\n")
+    finally:
+        asyncio.run(service.aclose())
+    return 0
+
+
+# ---------------------------------------------------------------- lexicon
+
+
+def _lexicon_file(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.file) if args.file else settings.lexicon_files[-1]
+
+
+def run_lexicon(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    if args.action == "list":
+        for word, say in load_lexicon(settings.lexicon_files).entries.items():
+            out.write(f"{word}\t{say}\n")
+        return 0
+    path = _lexicon_file(args, settings)
+    if args.action == "remove":
+        removed = remove_entry(path, args.word)
+        if removed is None:
+            raise InputError(f"{args.word!r} is not in {path}")
+        out.write(f"removed {args.word} → {removed} from {path}\n")
+    else:
+        previous = add_entry(path, args.word, args.say)
+        change = f" (was {previous})" if previous is not None else ""
+        out.write(f"{args.word} → {args.say.strip()}{change} in {path}\n")
+    out.write("run `reader pregen` again: only the sentences with this word are made anew\n")
+    return 0
+
+
 # ---------------------------------------------------------------- serve
 
 
@@ -254,6 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_say(args, settings)
         if args.command == "voices":
             return run_voices(args, settings, sys.stdout)
+        if args.command == "pregen":
+            return run_pregen(args, settings, sys.stdout)
+        if args.command == "lexicon":
+            return run_lexicon(args, settings, sys.stdout)
+        if args.command == "unpin":
+            return run_unpin(args, settings, sys.stdout)
         return run_serve(args, settings)
     except (InputError, LookupMiss) as exc:
         sys.stderr.write(f"reader: {exc}\n")

@@ -8,6 +8,7 @@ tests build their own from a dict. Every variable is listed in the README's conf
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,15 @@ class Settings:
     fetch_allow: tuple[str, ...] = ()  # READER_FETCH_ALLOW: hosts URL mode may fetch
     fetch_timeout: float = 10.0  # READER_FETCH_TIMEOUT: seconds for one page fetch
     fetch_trusted_networks: tuple[str, ...] = ()  # READER_FETCH_TRUSTED_NETWORKS: CIDRs
+    batch_concurrency: int = 2  # READER_BATCH_CONCURRENCY: syntheses at once in pregen and jobs
+    max_batch_articles: int = 5000  # READER_MAX_BATCH_ARTICLES: articles in one batch or job
+    max_feed_bytes: int = 10_000_000  # READER_MAX_FEED_BYTES: largest sitemap or feed read
+    public_url: str | None = None  # READER_PUBLIC_URL: the service's address as readers see it
+    podcast_title: str = "reader"  # READER_PODCAST_TITLE: the podcast feed's title
+    podcast_description: str = ""  # READER_PODCAST_DESCRIPTION: the feed's description
+    podcast_link: str | None = None  # READER_PODCAST_LINK: the site the podcast belongs to
+    podcast_author: str | None = None  # READER_PODCAST_AUTHOR: itunes:author
+    podcast_image: str | None = None  # READER_PODCAST_IMAGE: square artwork URL
     extra: Mapping[str, str] = field(default_factory=dict)  # unknown READER_* names, for warnings
 
     @classmethod
@@ -102,6 +112,15 @@ class Settings:
             fetch_allow=_list(env, "READER_FETCH_ALLOW"),
             fetch_timeout=_float(env, "READER_FETCH_TIMEOUT", 10.0, low=0.1),
             fetch_trusted_networks=_list(env, "READER_FETCH_TRUSTED_NETWORKS"),
+            batch_concurrency=_int(env, "READER_BATCH_CONCURRENCY", 2, low=1, high=16),
+            max_batch_articles=_int(env, "READER_MAX_BATCH_ARTICLES", 5000, low=1),
+            max_feed_bytes=_int(env, "READER_MAX_FEED_BYTES", 10_000_000, low=1000),
+            public_url=_url(env, "READER_PUBLIC_URL"),
+            podcast_title=env.get("READER_PODCAST_TITLE") or "reader",
+            podcast_description=env.get("READER_PODCAST_DESCRIPTION") or "",
+            podcast_link=_url(env, "READER_PODCAST_LINK"),
+            podcast_author=env.get("READER_PODCAST_AUTHOR") or None,
+            podcast_image=_url(env, "READER_PODCAST_IMAGE"),
             extra={k: v for k, v in env.items() if k.startswith("READER_") and k not in known},
         )
 
@@ -139,6 +158,15 @@ ENV_NAMES: tuple[str, ...] = (
     "fetch_allow",
     "fetch_timeout",
     "fetch_trusted_networks",
+    "batch_concurrency",
+    "max_batch_articles",
+    "max_feed_bytes",
+    "public_url",
+    "podcast_title",
+    "podcast_description",
+    "podcast_link",
+    "podcast_author",
+    "podcast_image",
 )
 
 
@@ -147,6 +175,16 @@ def _paths(env: Mapping[str, str], name: str, default: Path) -> tuple[Path, ...]
     if not raw:
         return (default,)
     return tuple(Path(part) for part in raw.split(os.pathsep) if part)
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    """An absolute http(s) URL (feeds need absolute addresses), without a trailing slash."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.match(r"https?://[^/\s]+", raw):
+        raise ConfigError(f"{name} must be an absolute http(s) URL, not {raw!r}")
+    return raw.rstrip("/")
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:

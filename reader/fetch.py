@@ -17,8 +17,9 @@ private network. :func:`fetch_page` is the guard. For the first URL and again fo
    only answers with them, so DNS rebinding between check and connect has nothing to exploit.
    The ``Host`` header and TLS server name stay the host name.
 
-Then the answer must be 2xx, HTML or plain text, at most ``max_bytes`` long, and the whole fetch,
-redirects included, must finish within ``timeout`` seconds.
+Then the answer must be 2xx, of an accepted media type (HTML or plain text; callers reading
+sitemaps and feeds pass ``types=FEED_TYPES`` to accept XML too), at most ``max_bytes`` long, and
+the whole fetch, redirects included, must finish within ``timeout`` seconds.
 
 Errors, and the HTTP status they suggest::
 
@@ -27,7 +28,7 @@ Errors, and the HTTP status they suggest::
     │   ├── FetchDisabled       URL mode is off: the allowlist is empty (403)
     │   ├── BadUrl              not an http(s) URL, has userinfo, port 0, malformed host (400)
     │   ├── ForbiddenHost       off the allowlist, or an address that is not public (403)
-    │   └── NotAPage            the answer is not HTML or text (415)
+    │   └── NotAPage            the answer is not of an accepted media type (415)
     └── InputTooLarge           the page is over ``max_bytes`` (413)
     ReaderError
     └── FetchFailed             the site failed: error status, unreachable, redirect loop (502)
@@ -51,6 +52,8 @@ from yarl import URL
 from reader.errors import ConfigError, InputError, InputTooLarge, ReaderError
 
 __all__ = [
+    "FEED_TYPES",
+    "PAGE_TYPES",
     "USER_AGENT",
     "BadUrl",
     "FetchDisabled",
@@ -79,8 +82,14 @@ USER_AGENT = "reader/0.1 (+article reader)"
 # fetches at all (data:, javascript:).
 _SCHEMES = frozenset({"http", "https"})
 
-# What an article page can be; anything else (images, PDFs, archives) is not ours to read.
-_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+#: What an article page can be; anything else (images, PDFs, archives) is not ours to read.
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+
+#: What a sitemap or an RSS/Atom feed is served as, besides the page types: sites serve sitemaps
+#: as text/plain or text/html too, so the caller tells them apart by content, not by this header.
+FEED_TYPES = PAGE_TYPES | frozenset(
+    {"application/xml", "text/xml", "application/rss+xml", "application/atom+xml"}
+)
 
 # The statuses that carry a Location to follow; 300 and 304 do not name one place to go.
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -181,11 +190,16 @@ class _Target:
 
 
 async def fetch_page(
-    url: str, policy: FetchPolicy, *, resolver: Resolver | None = None
+    url: str,
+    policy: FetchPolicy,
+    *,
+    resolver: Resolver | None = None,
+    types: frozenset[str] = PAGE_TYPES,
 ) -> FetchedPage:
     """Fetch the page at ``url`` if ``policy`` allows it; see the module docstring for the rules.
 
-    ``resolver`` looks host names up (default: :func:`system_resolver`). Raises a
+    ``resolver`` looks host names up (default: :func:`system_resolver`). ``types`` are the media
+    types accepted (default :data:`PAGE_TYPES`; :data:`FEED_TYPES` adds XML). Raises a
     ``FetchRefused`` subclass or ``InputTooLarge`` when the URL or its answer is not acceptable,
     and ``FetchFailed`` (``FetchTimeout``) when the site fails.
     """
@@ -198,7 +212,7 @@ async def fetch_page(
     try:
         # One deadline for everything: a site cannot stretch it with a chain of slow redirects.
         async with asyncio.timeout(policy.timeout):
-            return await _fetch(url, policy, resolver or system_resolver)
+            return await _fetch(url, policy, resolver or system_resolver, types)
     except TimeoutError as exc:
         raise FetchTimeout(
             f"{url} took longer than {policy.timeout:g} s to fetch; the site may be slow or down"
@@ -213,7 +227,9 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-async def _fetch(url: str, policy: FetchPolicy, resolve: Resolver) -> FetchedPage:
+async def _fetch(
+    url: str, policy: FetchPolicy, resolve: Resolver, types: frozenset[str]
+) -> FetchedPage:
     pins = _PinnedResolver()
     async with _session(pins) as session:
         location: str | URL = url
@@ -224,7 +240,7 @@ async def _fetch(url: str, policy: FetchPolicy, resolve: Resolver) -> FetchedPag
             async with session.get(target.url, allow_redirects=False) as response:
                 next_location = _redirect_location(target, response)
                 if next_location is None:
-                    return await _read_page(url, target, response, policy)
+                    return await _read_page(url, target, response, policy, types)
             location = next_location
     # A chain this long is a loop or a misconfigured site, not something the caller can fix.
     raise FetchFailed(
@@ -419,10 +435,14 @@ def _redirect_location(target: _Target, response: aiohttp.ClientResponse) -> URL
 
 
 async def _read_page(
-    url: str, target: _Target, response: aiohttp.ClientResponse, policy: FetchPolicy
+    url: str,
+    target: _Target,
+    response: aiohttp.ClientResponse,
+    policy: FetchPolicy,
+    types: frozenset[str],
 ) -> FetchedPage:
     _check_status(target, response)
-    content_type = _check_content_type(target, response)
+    content_type = _check_content_type(target, response, types)
     _check_declared_length(target, response, policy.max_bytes)
     content = await _read_limited(target, response, policy.max_bytes)
     return FetchedPage(url, str(target.url), content, response.charset, content_type)
@@ -437,16 +457,25 @@ def _check_status(target: _Target, response: aiohttp.ClientResponse) -> None:
         )
 
 
-def _check_content_type(target: _Target, response: aiohttp.ClientResponse) -> str:
+def _check_content_type(
+    target: _Target, response: aiohttp.ClientResponse, types: frozenset[str]
+) -> str:
     # No header at all is let through: decode_html refuses binary data by its content.
     if aiohttp.hdrs.CONTENT_TYPE not in response.headers:
         return ""
-    if response.content_type not in _PAGE_TYPES:
-        raise NotAPage(
-            f"{target.url} is {response.content_type}, not a web page; "
-            "only HTML and plain-text articles can be read"
-        )
+    if response.content_type not in types:
+        raise NotAPage(f"{target.url} is {response.content_type}, {_not_accepted(types)}")
     return response.content_type
+
+
+def _not_accepted(types: frozenset[str]) -> str:
+    # Name what the caller was willing to read, so the message fits the command that asked.
+    if types <= PAGE_TYPES:
+        return "not a web page; only HTML and plain-text articles can be read"
+    return (
+        "not a web page, sitemap or feed; only HTML and plain-text articles, sitemaps "
+        "and RSS or Atom feeds can be read"
+    )
 
 
 def _check_declared_length(target: _Target, response: aiohttp.ClientResponse, limit: int) -> None:

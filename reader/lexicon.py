@@ -16,12 +16,13 @@ to the tokenizer at start-up so that a name jieba does not know still comes out 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader.errors import ConfigError
+from reader.errors import ConfigError, InputError
 from reader.words import Words, is_latin
 
 #: Never in a reading: it goes to the engine as it is, and must not be taken for markup.
@@ -122,3 +123,88 @@ def load_lexicon(paths: Iterable[Path]) -> Lexicon:
             raise ConfigError(f"cannot read lexicon {path}: {exc}") from exc
         entries.update(parse_lexicon(content, str(path)))
     return Lexicon(entries)
+
+
+# ---------------------------------------------------------------- editing a lexicon file
+
+
+def check_entry(word: str, say: str) -> tuple[str, str]:
+    """A new entry, trimmed; ``InputError`` with what to change if it cannot be one."""
+    word, say = word.strip(), say.strip()
+    if not word or not say:
+        raise InputError("a lexicon entry needs a word and how to say it, both non-empty")
+    for name, value in (("word", word), ("reading", say)):
+        if _UNSAFE.search(value) or "\t" in value or "\n" in value:
+            raise InputError(f"the {name} {value!r} holds markup, tabs or control characters;"
+                             " write plain text (no SSML, no < > &)")
+    if word.startswith("#"):
+        raise InputError(f"the word {word!r} starts with #, which marks a comment line")
+    if _SEPARATOR.search(word):
+        raise InputError(f"the word {word!r} holds ' = ', which separates word and reading")
+    return word, say
+
+
+def add_entry(path: Path, word: str, say: str) -> str | None:
+    """Add ``word`` -> ``say`` to the lexicon file at ``path`` (created if missing), replacing
+    the word's line if the file has one; returns the reading it replaced, if any.
+
+    The file is rewritten atomically, its comments and order kept; it must parse before and
+    after (``ConfigError`` names the bad line otherwise).
+    """
+    word, say = check_entry(word, say)
+    lines = _lines(path)
+    previous = parse_lexicon("\n".join(lines), str(path)).get(word)
+    entry = f"{word}\t{say}"
+    position = _line_of(lines, word)
+    if position is None:
+        lines.append(entry)
+    else:
+        lines[position] = entry
+    _write_lines(path, lines)
+    return previous
+
+
+def remove_entry(path: Path, word: str) -> str | None:
+    """Remove ``word``'s line from the lexicon file; returns its reading (None if absent)."""
+    lines = _lines(path)
+    previous = parse_lexicon("\n".join(lines), str(path)).get(word.strip())
+    position = _line_of(lines, word.strip())
+    if position is None:
+        return None
+    del lines[position]
+    _write_lines(path, lines)
+    return previous
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return ["# Pronunciation lexicon: word<TAB>how to say it (see voices/lexicon-zh.tsv)."]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read lexicon {path}: {exc}") from exc
+
+
+def _line_of(lines: list[str], word: str) -> int | None:
+    """The index of the last line defining ``word`` (the one in force)."""
+    found = None
+    for index, raw in enumerate(lines):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            parts = _SEPARATOR.split(line, maxsplit=1)
+            if parts[0].strip() == word:
+                found = index
+    return found
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    parse_lexicon(text, str(path))  # never write a file the service could not load
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InputError(f"cannot write lexicon {path}: {exc.strerror}") from None

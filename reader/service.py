@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reader.articles import ArticleStore, StoredArticle
 from reader.broadcast import Broadcast
-from reader.cache import check_key
+from reader.cache import check_key, derived_key
 from reader.config import Settings
 from reader.engines.base import Engine
 from reader.errors import EngineError, LookupMiss, NoEngineAvailable, ReaderError
@@ -24,11 +24,13 @@ from reader.limits import CharacterBudget, RateLimiter, TokenCheck
 from reader.metrics import Metrics
 from reader.outputs import Part, Tags, article_mp3, timeline, webvtt, word_timings
 from reader.pipeline import Speaker, SpeechObserver, Spoken, TextPipeline
-from reader.types import Article, Prosody, Segment, Voice
+from reader.types import Article, Audio, Prosody, Segment, Voice
 
 log = logging.getLogger(__name__)
 
 API = "/api/v1"
+#: Bump when the whole-article MP3's layout changes (pauses, tags), so cached ones are remade.
+ARTICLE_MP3_VERSION = "1"
 #: Seconds a shutting-down service waits for syntheses under way to finish and be stored.
 SHUTDOWN_GRACE = 10.0
 
@@ -48,6 +50,15 @@ class Streamed:
     chunks: AsyncIterator[bytes]
     engine: str
     fallback: bool  # a fallback engine speaks: the response must not be stored
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleAudio:
+    """The whole article as one MP3, and its address in the cache."""
+
+    key: str
+    data: bytes
+    duration_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +112,7 @@ class Service:
         self.fetch_policy = FetchPolicy(
             allow_hosts=frozenset(settings.fetch_allow), max_bytes=settings.max_html_bytes,
             timeout=settings.fetch_timeout, trusted_networks=settings.fetch_trusted_networks)
-        self._resolver = resolver
+        self.resolver = resolver
         self._warming: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -142,13 +153,14 @@ class Service:
         article = await self._article(request)
         # Segmenting, the store and the manifest (cache reads) are blocking work: off the loop,
         # so clips being streamed to other listeners do not stall.
-        stored, created = await asyncio.to_thread(self._store, article, voice, prosody,
+        stored, created = await asyncio.to_thread(self.store_article, article, voice, prosody,
                                                   request.url)
         self._warm(stored, voice, client)
         return await asyncio.to_thread(self.manifest, stored), created
 
-    def _store(self, article: Article, voice: Voice, prosody: Prosody,
-               url: str | None) -> tuple[StoredArticle, bool]:
+    def store_article(self, article: Article, voice: Voice, prosody: Prosody,
+                      url: str | None) -> tuple[StoredArticle, bool]:
+        """Register ``article`` (or find it again) with its clip keys; stored, new?"""
         segments = self.text.segments(article)
         stored, created = self.store.add(article, segments, voice=voice.id, prosody=prosody,
                                          url=url)
@@ -158,7 +170,7 @@ class Service:
 
     async def _article(self, request: ArticleInput) -> Article:
         if request.url is not None:
-            page = await fetch_page(request.url, self.fetch_policy, resolver=self._resolver)
+            page = await fetch_page(request.url, self.fetch_policy, resolver=self.resolver)
             return await asyncio.to_thread(self.text.from_html, page.content, page.final_url,
                                            page.charset, request.title)
         if request.html is not None:
@@ -170,6 +182,37 @@ class Service:
 
     def article(self, ident: str) -> StoredArticle:
         return self.store.get(ident)
+
+    # ------------------------------------------------------------ pins
+
+    def clip_keys(self, stored: StoredArticle) -> list[str]:
+        """The primary engine's clip key for each of the article's segments."""
+        voice = self.speaker.voices.get(stored.voice)
+        return [self.speaker.primary_key(s, voice, stored.prosody) for s in stored.segments]
+
+    def pin(self, stored: StoredArticle, extra: Sequence[str] = ()) -> None:
+        """Keep the article's clips (and ``extra`` outputs) out of eviction until unpinned.
+        Keys it held before and no longer has (after a lexicon change) are let go."""
+        keys = self.clip_keys(stored) + list(extra)
+        self.speaker.cache.pin(keys)  # the cache first: a crash in between leaves more pinned
+        if released := self.store.pin(stored.id, keys):
+            self.speaker.cache.unpin(released)
+
+    async def publish(self, stored: StoredArticle) -> ArticleAudio:
+        """Pin a pre-generated article with its whole-article MP3 (made now if need be), and
+        record the MP3 for the podcast feed. Not charged: editors' batches are trusted."""
+        made = await self.article_audio(stored, None)
+        await asyncio.to_thread(self.pin, stored, [made.key])
+        await asyncio.to_thread(self.store.set_audio, stored.id, made.key, len(made.data),
+                                made.duration_ms)
+        return made
+
+    def unpin(self, ident: str) -> int:
+        """Let the article's clips be evicted again (those no other pinned article holds);
+        returns how many clips were released."""
+        released = self.store.unpin(ident)
+        self.speaker.cache.unpin(released)
+        return len(released)
 
     def manifest(self, stored: StoredArticle) -> dict[str, Any]:
         """What the widget reads: the article, its voice, and each segment's clip URL."""
@@ -246,11 +289,14 @@ class Service:
 
     # ------------------------------------------------------------ whole-article outputs
 
-    async def spoken(self, stored: StoredArticle, client: str) -> list[tuple[Segment, Spoken]]:
+    async def spoken(self, stored: StoredArticle,
+                     client: str | None) -> list[tuple[Segment, Spoken]]:
         """Every segment's clip, synthesising only what the cache lacks (a few at a time).
-        What is lacking is charged to ``client``'s daily budget first, all or nothing."""
+        What is lacking is charged to ``client``'s daily budget first, all or nothing
+        (``None``: an editor's batch, not charged)."""
         voice = self.speaker.voices.get(stored.voice)
-        await self._charge(stored, voice, client)
+        if client is not None:
+            await self._charge(stored, voice, client)
         slots = asyncio.Semaphore(self.settings.edge_connections)
 
         async def one(segment: Segment) -> tuple[Segment, Spoken]:
@@ -268,21 +314,34 @@ class Service:
 
         self.budget.spend(client, await asyncio.to_thread(uncached))
 
-    async def article_mp3(self, stored: StoredArticle, client: str) -> bytes:
+    async def article_audio(self, stored: StoredArticle, client: str | None) -> ArticleAudio:
+        """The whole article as one MP3 with tags and chapters: made from its clips once,
+        then kept in the cache under a key derived from the clips and the tags."""
         spoken = await self.spoken(stored, client)
-        clips = [(Part.of(segment, s.audio), s.audio.data) for segment, s in spoken]
         voice = self.speaker.voices.get(stored.voice)
         tags = Tags(title=stored.title or "", site=stored.source, date=stored.published,
                     url=stored.url, language=voice.language)
+        key = derived_key("article.mp3", [ARTICLE_MP3_VERSION, repr(tags),
+                                          *(s.key for _, s in spoken)])
+        placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
+        duration = placed[-1].end_ms if placed else 0.0
+        hit = await asyncio.to_thread(self.speaker.cache.get, key)
+        if hit is not None:
+            return ArticleAudio(key, hit.audio.data, duration)
+        clips = [(Part.of(segment, s.audio), s.audio.data) for segment, s in spoken]
         texts = [segment.text for segment, _ in spoken]
-        return await asyncio.to_thread(article_mp3, clips, tags, texts=texts)
+        data = await asyncio.to_thread(article_mp3, clips, tags, texts=texts)
+        audio = Audio(data, duration, "article", voice.id)
+        pin = await asyncio.to_thread(self.store.is_pinned, stored.id)
+        await asyncio.to_thread(self.speaker.cache.store, key, audio, pin)
+        return ArticleAudio(key, data, duration)
 
-    async def captions(self, stored: StoredArticle, client: str) -> str:
+    async def captions(self, stored: StoredArticle, client: str | None) -> str:
         spoken = await self.spoken(stored, client)
         placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
         return webvtt(placed, [segment.text for segment, _ in spoken])
 
-    async def timings(self, stored: StoredArticle, client: str) -> list[Any]:
+    async def timings(self, stored: StoredArticle, client: str | None) -> list[Any]:
         spoken = await self.spoken(stored, client)
         placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
         return list(word_timings(placed, [s.audio.boundaries for _, s in spoken]))

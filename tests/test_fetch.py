@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from reader.errors import ConfigError, InputError, InputTooLarge, ReaderError
 from reader.fetch import (
+    FEED_TYPES,
     USER_AGENT,
     BadUrl,
     FetchDisabled,
@@ -289,6 +290,18 @@ def test_an_error_status_is_a_failure_with_the_status(net: Net) -> None:
 def test_a_non_page_content_type_is_refused(net: Net, media_type: str) -> None:
     with pytest.raises(NotAPage, match=f"is {media_type}, not a web page"):
         net.fetch(net.site.url(f"/typed?t={media_type}"), trusted())
+
+
+@pytest.mark.parametrize("media_type", ["application/xml", "text/xml", "application/rss+xml"])
+def test_feed_types_are_accepted_only_when_asked_for(net: Net, media_type: str) -> None:
+    url = net.site.url(f"/typed?t={media_type.replace('+', '%2B')}")  # '+' would be a space
+    with pytest.raises(NotAPage, match="only HTML and plain-text articles can be read"):
+        net.fetch(url, trusted())
+    page = net.run(fetch_page(url, trusted(), resolver=net.resolver(), types=FEED_TYPES))
+    assert page.content_type == media_type
+    with pytest.raises(NotAPage, match="not a web page, sitemap or feed"):
+        net.run(fetch_page(net.site.url("/typed?t=image/png"), trusted(),
+                           resolver=net.resolver(), types=FEED_TYPES))
 
 
 def test_an_unknown_name_fails(net: Net) -> None:

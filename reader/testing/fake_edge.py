@@ -455,6 +455,31 @@ class Stats:
         self._refused = 0
         self._voice_lists = 0
         self._requests: list[SynthesisRequest] = []
+        self._completed: list[tuple[str, str]] = []
+        self._active = 0
+        self._peak = 0
+
+    @property
+    def peak_concurrency(self) -> int:
+        """The most syntheses under way at once since the last reset."""
+        with self._lock:
+            return self._peak
+
+    def _started(self) -> None:
+        with self._lock:
+            self._active += 1
+            self._peak = max(self._peak, self._active)
+
+    def _ended(self) -> None:
+        with self._lock:
+            self._active -= 1
+
+    @property
+    def completed(self) -> Counter[tuple[str, str]]:
+        """Syntheses sent whole (every audio frame and turn.end), per (text, voice): a
+        request the client gave up on, or that a fault cut, is not among them."""
+        with self._lock:
+            return Counter(self._completed)
 
     @property
     def connections(self) -> int:
@@ -498,6 +523,8 @@ class Stats:
         with self._lock:
             self._connections = self._refused = self._voice_lists = 0
             self._requests.clear()
+            self._completed.clear()
+            self._peak = self._active
 
     def _connection(self, refused: bool) -> None:
         with self._lock:
@@ -511,6 +538,10 @@ class Stats:
     def _request(self, request: SynthesisRequest) -> None:
         with self._lock:
             self._requests.append(request)
+
+    def _complete(self, text: str, voice: str) -> None:
+        with self._lock:
+            self._completed.append((text, voice))
 
 
 # --- The protocol -----------------------------------------------------------------------------
@@ -907,6 +938,13 @@ class FakeEdgeServer:
                 await self._synthesize(connection, headers.get("X-RequestId", ""), body)
 
     async def _synthesize(self, connection: _Connection, request_id: str, body: str) -> None:
+        self.stats._started()
+        try:
+            await self._answer(connection, request_id, body)
+        finally:
+            self.stats._ended()
+
+    async def _answer(self, connection: _Connection, request_id: str, body: str) -> None:
         received = asyncio.get_running_loop().time()
         try:
             ssml = parse_ssml(body)
@@ -927,7 +965,8 @@ class FakeEdgeServer:
         if not audio:
             await connection.ws.send_str(frames.turn_end())
             return
-        await self._play(connection, frames, audio, ssml.text, fault, received)
+        if await self._play(connection, frames, audio, ssml.text, fault, received):
+            self.stats._complete(ssml.text, voice)
 
     def _find_voice(self, ssml: Ssml) -> str | None:
         for entry in self.voices:
@@ -966,8 +1005,9 @@ class FakeEdgeServer:
         text: str,
         fault: Fault | None,
         received: float,
-    ) -> None:
-        """Stream the clip with its boundaries, paced by the latency model, bent by the fault."""
+    ) -> bool:
+        """Stream the clip with its boundaries, paced by the latency model, bent by the fault;
+        True if it was sent whole."""
         pending = deque(self._boundaries(connection, text, mp3_duration(audio)))
         if fault in (Fault.DROP_MID_STREAM, Fault.CUT_SHORT):
             audio = audio[: self._partial_length(len(audio))]
@@ -977,19 +1017,22 @@ class FakeEdgeServer:
         )
         for start in range(0, len(audio), self.chunk_bytes):
             if not await self._pause_until(pace.due(start)):
-                return
+                return False
             await _send_chunk(
                 connection.ws, frames, audio[: start + self.chunk_bytes], start, pending
             )
             if fault is not None and fault.malformed:
                 opcode, frame = frames.malformed(fault)
                 await connection.ws.send_frame(frame, opcode)
-                return  # the client raises and hangs up; _converse sees it close
+                return False  # the client raises and hangs up; _converse sees it close
         if fault is Fault.DROP_MID_STREAM:
             _abort(connection.request)
-        elif await self._pause_until(pace.due(len(audio))):
-            await connection.ws.send_bytes(frames.audio_end())
-            await connection.ws.send_str(frames.turn_end())
+            return False
+        if not await self._pause_until(pace.due(len(audio))):
+            return False
+        await connection.ws.send_bytes(frames.audio_end())
+        await connection.ws.send_str(frames.turn_end())
+        return fault is not Fault.CUT_SHORT
 
     def _boundaries(self, connection: _Connection, text: str, seconds: float) -> list[Boundary]:
         kinds = boundary_kinds(connection.speech_config)

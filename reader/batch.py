@@ -1,0 +1,254 @@
+"""Pre-generation: read a batch of articles into the cache before anyone presses play.
+
+Used by ``reader pregen`` and by jobs (``POST /api/v1/jobs``). For each source (a file, a
+fetched page, an inline article, see ``reader.sources``): clean and segment it, register it
+(so the service has its manifest), speak every segment through the engine chain with at most
+``concurrency`` syntheses at a time, and pin its clips against eviction.
+
+Nothing here remembers progress of its own: clips are content-addressed and stored atomically,
+so a run that was killed resumes by being run again (every clip already made is a cache hit),
+and a run after an edit makes only the changed sentences (the others have the same keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reader.articles import StoredArticle
+from reader.engines.validate import expected_seconds
+from reader.errors import ReaderError
+from reader.fetch import FetchFailed
+from reader.service import Service
+from reader.sources import Loaded, Problem, Source, load
+from reader.types import Article, Prosody, Segment, Voice
+
+log = logging.getLogger(__name__)
+
+#: Most syntheses a batch may run at once: Microsoft throttles floods from one address.
+MAX_CONCURRENCY = 16
+
+
+class State(StrEnum):
+    """Where an article of a batch is."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # every segment has its clip from the primary engine
+    PARTIAL = "partial"  # done, but some clips came from a fallback engine
+    FAILED = "failed"  # could not be read, or some segment has no clip
+    CANCELLED = "cancelled"
+
+
+#: States an article does not leave again within a run.
+FINISHED = frozenset({State.DONE, State.PARTIAL, State.FAILED, State.CANCELLED})
+
+
+@dataclass(slots=True)
+class Tally:
+    """One article's progress and outcome; updated in place as the batch runs."""
+
+    label: str  # the path or URL it came from
+    state: State = State.QUEUED
+    title: str | None = None
+    article: str | None = None  # its id once registered
+    segments: int = 0
+    new: int = 0  # clips synthesised by this run
+    reused: int = 0  # clips found in the cache
+    fallback: int = 0  # clips a fallback engine spoke (the primary voice is still missing)
+    failed: int = 0  # segments with no clip at all
+    audio_ms: float = 0.0  # audio made or found (estimated for a dry run)
+    error: str | None = None  # why it failed, one line
+    replaces: str | None = None  # the article id this source read as before an edit
+
+    @property
+    def spoken(self) -> int:
+        return self.new + self.reused + self.fallback + self.failed
+
+    def to_json(self) -> dict[str, object]:
+        return {"label": self.label, "state": self.state.value, "title": self.title,
+                "article": self.article, "segments": self.segments, "new": self.new,
+                "reused": self.reused, "fallback": self.fallback, "failed": self.failed,
+                "audio_ms": round(self.audio_ms), "error": self.error,
+                "replaces": self.replaces}
+
+
+@dataclass(slots=True)
+class Summary:
+    """A whole run: every article's tally, and the inputs that gave none."""
+
+    tallies: list[Tally] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def failures(self) -> int:
+        """Articles that failed or fell back, plus inputs that gave no article."""
+        bad = {State.FAILED, State.PARTIAL, State.CANCELLED}
+        return sum(t.state in bad for t in self.tallies) + len(self.problems)
+
+    def total(self, name: str) -> float:
+        return sum(float(getattr(t, name)) for t in self.tallies)
+
+
+#: Called whenever an article's tally changes (a clip done, a state change).
+Listener = Callable[[Tally], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    voice: Voice
+    prosody: Prosody = Prosody()
+    concurrency: int = 2
+    pin: bool = True
+    dry_run: bool = False
+
+
+class Batch:
+    """Pre-generates articles through a ``Service``'s pipeline, speaker and store."""
+
+    def __init__(self, service: Service, options: BatchOptions,
+                 listener: Listener | None = None) -> None:
+        if not 1 <= options.concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be 1..{MAX_CONCURRENCY}")
+        self.service = service
+        self.options = options
+        self._listener = listener or (lambda tally: None)
+        self._slots = asyncio.Semaphore(options.concurrency)
+
+    async def run(self, sources: Sequence[Source], problems: Sequence[Problem] = (),
+                  tallies: Sequence[Tally] | None = None) -> Summary:
+        """Read every source; ``tallies`` (one per source) lets a caller watch or resume them
+        (sources whose tally is already finished are skipped)."""
+        started = time.monotonic()
+        tallies = list(tallies) if tallies is not None else [Tally(s.label) for s in sources]
+        # A few articles at a time: enough to keep every synthesis slot busy across article
+        # boundaries, few enough that a batch of thousands does not sit in memory.
+        articles = asyncio.Semaphore(self.options.concurrency + 1)
+
+        async def one(source: Source, tally: Tally) -> None:
+            async with articles:
+                await self._article(source, tally)
+
+        todo = [(s, t) for s, t in zip(sources, tallies, strict=True) if t.state not in FINISHED]
+        # Cancelled, the articles under way stay 'running': the caller knows whether that
+        # means cancelled (a job) or interrupted (to be taken up again).
+        await asyncio.gather(*(one(s, t) for s, t in todo))
+        return Summary(tallies, list(problems), time.monotonic() - started,
+                       self.options.dry_run)
+
+    # ------------------------------------------------------------ one article
+
+    async def _article(self, source: Source, tally: Tally) -> None:
+        self._set(tally, State.RUNNING)
+        try:
+            article, url = await self._read(source)
+            tally.title = article.title
+            if self.options.dry_run:
+                await asyncio.to_thread(self._estimate, article, tally)
+                self._set(tally, State.DONE)
+                return
+            stored = await self._register(source, article, url, tally)
+            await self._speak_all(stored, tally)
+        except (ReaderError, FetchFailed) as exc:
+            self._set(tally, State.FAILED, error=str(exc))
+            return
+        await self._finish(stored, tally)
+
+    async def _read(self, source: Source) -> tuple[Article, str | None]:
+        svc = self.service
+        loaded = await load(source, svc.fetch_policy, resolver=svc.resolver)
+        article = await asyncio.to_thread(self._article_of, loaded)
+        return article, loaded.url
+
+    def _article_of(self, loaded: Loaded) -> Article:
+        text = self.service.text
+        if loaded.html:
+            return text.from_html(loaded.data, loaded.url, loaded.charset, loaded.title)
+        data = loaded.data if isinstance(loaded.data, str) else text.decode_text(loaded.data)
+        read = text.from_plain_text if loaded.plain else text.from_page_text
+        return read(data, loaded.title)
+
+    async def _register(self, source: Source, article: Article, url: str | None,
+                        tally: Tally) -> StoredArticle:
+        opts = self.options
+        stored, _ = await asyncio.to_thread(self.service.store_article, article, opts.voice,
+                                            opts.prosody, url)
+        tally.article, tally.segments = stored.id, len(stored.segments)
+        previous = await asyncio.to_thread(self.service.store.new_edition, source.label,
+                                           stored.id, opts.voice.id, opts.prosody)
+        tally.replaces = previous
+        self._listener(tally)
+        return stored
+
+    async def _speak_all(self, stored: StoredArticle, tally: Tally) -> None:
+        async def one(segment: Segment) -> None:
+            async with self._slots:
+                await self._speak(segment, tally)
+
+        await asyncio.gather(*(one(s) for s in stored.segments))
+
+    async def _speak(self, segment: Segment, tally: Tally) -> None:
+        try:
+            spoken = await self.service.speaker.speak(segment, self.options.voice,
+                                                      self.options.prosody)
+        except ReaderError as exc:
+            tally.failed += 1
+            tally.error = tally.error or f"sentence {segment.index + 1}: {exc}"
+            log.warning("%s: sentence %d: %s", tally.label, segment.index + 1, exc)
+        else:
+            if spoken.fallback:
+                tally.fallback += 1
+                tally.error = tally.error or (
+                    f"{spoken.engine} spoke for the primary voice, which failed; run again"
+                    " when it is back")
+            elif spoken.cached:
+                tally.reused += 1
+            else:
+                tally.new += 1
+            tally.audio_ms += spoken.audio.duration_ms
+        self._listener(tally)
+
+    async def _finish(self, stored: StoredArticle, tally: Tally) -> None:
+        if tally.failed:
+            self._set(tally, State.FAILED)
+            return
+        if self.options.pin:
+            try:
+                if tally.fallback:  # pin what there is; the MP3 waits for the primary voice
+                    await asyncio.to_thread(self.service.pin, stored)
+                else:
+                    await self.service.publish(stored)
+            except ReaderError as exc:  # the cache index is unusable, say
+                self._set(tally, State.FAILED, error=f"could not pin its audio: {exc}")
+                return
+            if tally.replaces and self.service.store.is_pinned(tally.replaces):
+                # The page was edited: its old reading goes (sentences it shares with the
+                # new one stay pinned by the new one).
+                await asyncio.to_thread(self.service.unpin, tally.replaces)
+        self._set(tally, State.PARTIAL if tally.fallback else State.DONE)
+
+    def _estimate(self, article: Article, tally: Tally) -> None:
+        """Dry run: which segments would be synthesised, and how long the audio would be."""
+        svc, voice, prosody = self.service, self.options.voice, self.options.prosody
+        segments = svc.text.segments(article)
+        tally.segments = len(segments)
+        for segment in segments:
+            cached = svc.speaker.cached(segment, voice, prosody)
+            if cached is not None and not cached.fallback:
+                tally.reused += 1
+                tally.audio_ms += cached.audio.duration_ms
+            else:
+                tally.new += 1
+                tally.audio_ms += 1000 * expected_seconds(segment.speak, prosody)
+
+    def _set(self, tally: Tally, state: State, error: str | None = None) -> None:
+        tally.state = state
+        if error is not None:
+            tally.error = error
+        self._listener(tally)

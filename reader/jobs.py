@@ -1,0 +1,379 @@
+"""Pre-generation jobs for a CMS: ``POST /api/v1/jobs``, their progress, cancellation.
+
+A job is a batch (``reader.batch``) whose request and per-article progress live in SQLite
+(``jobs.sqlite`` in the cache folder), so a job survives a restart of the service: at start-up
+every job that was queued or running is taken up again, and articles it had finished are not
+read again. Jobs run one after another, each with its own bounded concurrency, so a big batch
+does not crowd out readers pressing play.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from reader.batch import FINISHED, Batch, BatchOptions, State, Tally
+from reader.errors import LookupMiss, ReaderError
+from reader.service import API, Service
+from reader.sources import Problem, Source, SourceLimits, expand
+from reader.types import Prosody
+
+log = logging.getLogger(__name__)
+
+
+class UnknownJob(LookupMiss):
+    """No job with that id."""
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # every article read, every clip from the primary voice
+    FAILED = "failed"  # finished, but some input or article failed (see its articles)
+    CANCELLED = "cancelled"
+
+
+#: A job in one of these states is over; one in another is taken up again after a restart.
+ENDED = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """What a CMS asks for: URLs (pages, sitemaps, feeds) and inline articles."""
+
+    inputs: tuple[str, ...] = ()
+    articles: tuple[Source, ...] = ()
+    voice: str | None = None
+    rate: int = 0
+    pin: bool = True
+
+    def to_json(self) -> str:
+        return json.dumps({"inputs": list(self.inputs),
+                           "articles": [a.to_json() for a in self.articles],
+                           "voice": self.voice, "rate": self.rate, "pin": self.pin},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobRequest:
+        data = json.loads(text)
+        return cls(tuple(data["inputs"]), tuple(Source.from_json(a) for a in data["articles"]),
+                   data["voice"], int(data["rate"]), bool(data["pin"]))
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    state TEXT NOT NULL,
+    request TEXT NOT NULL,
+    expanded INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS job_articles (
+    job TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    source TEXT,
+    tally TEXT NOT NULL,
+    PRIMARY KEY (job, position)
+);
+"""
+
+
+class JobStore:
+    """Jobs and their articles' progress, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def create(self, request: JobRequest) -> str:
+        ident = uuid.uuid4().hex
+        now = time.time()
+        with self._lock:
+            self._db.execute("INSERT INTO jobs (id, created, updated, state, request)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (ident, now, now, JobState.QUEUED.value, request.to_json()))
+        return ident
+
+    def request(self, ident: str) -> JobRequest:
+        return JobRequest.from_json(self._row(ident)["request"])
+
+    def state(self, ident: str) -> JobState:
+        return JobState(self._row(ident)["state"])
+
+    def set_state(self, ident: str, state: JobState, message: str | None = None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET state = ?, message = coalesce(?, message),"
+                             " updated = ? WHERE id = ?",
+                             (state.value, message, time.time(), ident))
+
+    def expanded(self, ident: str) -> bool:
+        return bool(self._row(ident)["expanded"])
+
+    def set_articles(self, ident: str, sources: Sequence[Source],
+                     problems: Sequence[Problem]) -> None:
+        """The job's articles, once its inputs are expanded: one row per source, and one
+        failed row per input that gave none."""
+        rows: list[tuple[str, int, str | None, str]] = []
+        for source in sources:
+            rows.append((ident, len(rows), json.dumps(source.to_json(), ensure_ascii=False),
+                         json.dumps(Tally(source.label).to_json(), ensure_ascii=False)))
+        for problem in problems:
+            tally = Tally(problem.label, State.FAILED, error=problem.message)
+            rows.append((ident, len(rows), None, json.dumps(tally.to_json(), ensure_ascii=False)))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM job_articles WHERE job = ?", (ident,))
+            self._db.executemany("INSERT INTO job_articles VALUES (?, ?, ?, ?)", rows)
+            self._db.execute("UPDATE jobs SET expanded = 1, updated = ? WHERE id = ?",
+                             (time.time(), ident))
+            self._db.execute("COMMIT")
+
+    def articles(self, ident: str) -> list[tuple[int, Source | None, Tally]]:
+        with self._lock:
+            rows = self._db.execute("SELECT position, source, tally FROM job_articles"
+                                    " WHERE job = ? ORDER BY position", (ident,)).fetchall()
+        return [(int(position), None if source is None else Source.from_json(json.loads(source)),
+                 _tally(json.loads(tally))) for position, source, tally in rows]
+
+    def save(self, ident: str, position: int, tally: Tally) -> None:
+        with self._lock:
+            self._db.execute("UPDATE job_articles SET tally = ? WHERE job = ? AND position = ?",
+                             (json.dumps(tally.to_json(), ensure_ascii=False), ident, position))
+            self._db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (time.time(), ident))
+
+    def unfinished(self) -> list[str]:
+        """Jobs queued or running (when the service stopped), oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM jobs WHERE state IN (?, ?) ORDER BY created",
+                                    (JobState.QUEUED.value, JobState.RUNNING.value)).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def recent(self, limit: int = 50) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM jobs ORDER BY created DESC LIMIT ?",
+                                    (limit,)).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def status(self, ident: str) -> dict[str, Any]:
+        """The job as the API shows it: state, totals, and every article's progress."""
+        row = self._row(ident)
+        request = JobRequest.from_json(row["request"])
+        articles = self.articles(ident)
+        tallies = [tally for _, _, tally in articles]
+        base = f"{API}/jobs/{ident}"
+        return {
+            "id": ident, "state": row["state"], "created": _iso(row["created"]),
+            "updated": _iso(row["updated"]), "message": row["message"],
+            "voice": request.voice, "rate": request.rate, "pin": request.pin,
+            "expanded": bool(row["expanded"]),
+            "progress": _progress(tallies),
+            "articles": [{"position": position, **tally.to_json(),
+                          "manifest": f"{API}/articles/{tally.article}" if tally.article else None}
+                         for position, _, tally in articles],
+            "links": {"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel",
+                      "report": f"{base}/check.html"},
+        }
+
+    def _row(self, ident: str) -> Mapping[str, Any]:
+        with self._lock:
+            cursor = self._db.execute("SELECT * FROM jobs WHERE id = ?", (ident,))
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
+        if row is None:
+            raise UnknownJob(f"no job {ident!r}; create one with POST {API}/jobs")
+        return dict(zip(names, row, strict=True))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _tally(data: Mapping[str, Any]) -> Tally:
+    return Tally(label=data["label"], state=State(data["state"]), title=data["title"],
+                 article=data["article"], segments=data["segments"], new=data["new"],
+                 reused=data["reused"], fallback=data["fallback"], failed=data["failed"],
+                 audio_ms=float(data["audio_ms"]), error=data["error"],
+                 replaces=data["replaces"])
+
+
+def _progress(tallies: Sequence[Tally]) -> dict[str, int]:
+    return {
+        "articles": len(tallies),
+        "finished": sum(t.state in FINISHED for t in tallies),
+        "failed": sum(t.state in {State.FAILED, State.PARTIAL} for t in tallies),
+        "segments": sum(t.segments for t in tallies),
+        "spoken": sum(t.spoken for t in tallies),
+        "new": sum(t.new for t in tallies),
+        "reused": sum(t.reused for t in tallies),
+        "fallback": sum(t.fallback for t in tallies),
+        "audio_ms": round(sum(t.audio_ms for t in tallies)),
+    }
+
+
+def _iso(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+class Jobs:
+    """Runs jobs one at a time in the background; tells watchers when anything changes."""
+
+    def __init__(self, service: Service, concurrency: int) -> None:
+        self.service = service
+        self.store = JobStore(service.settings.cache_dir / "jobs.sqlite")
+        self.concurrency = concurrency
+        self._queue: asyncio.Queue[str] | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._current: tuple[str, asyncio.Task[None]] | None = None
+        self._changed: dict[str, asyncio.Event] = {}
+
+    def start(self) -> None:
+        """Start the runner (idempotent) and take up the jobs a restart interrupted."""
+        if self._runner is not None and not self._runner.done():
+            return
+        self._queue = asyncio.Queue()
+        for ident in self.store.unfinished():
+            self._queue.put_nowait(ident)
+        self._runner = asyncio.create_task(self._run_forever())
+
+    async def stop(self) -> None:
+        """Stop at shutdown: the job under way stays 'running' in the store, so the next
+        start takes it up again."""
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------ the API's side
+
+    def submit(self, request: JobRequest) -> str:
+        """Queue a job; ``UnknownVoice`` or ``BadProsody`` before anything is stored."""
+        voice = self.service.speaker.voices.get(request.voice)
+        if problems := Prosody(rate=request.rate).problems():
+            from reader.errors import BadProsody
+
+            raise BadProsody("; ".join(problems))
+        ident = self.store.create(JobRequest(request.inputs, request.articles, voice.id,
+                                             request.rate, request.pin))
+        self.start()
+        assert self._queue is not None
+        self._queue.put_nowait(ident)
+        return ident
+
+    def cancel(self, ident: str) -> None:
+        """Cancel a job (queued or running); a finished job stays as it ended."""
+        if self.store.state(ident) in ENDED:
+            return
+        self.store.set_state(ident, JobState.CANCELLED, "cancelled by request")
+        if self._current is not None and self._current[0] == ident:
+            self._current[1].cancel()
+        self._notify(ident)
+
+    async def changed(self, ident: str, timeout: float) -> None:
+        """Wait until job ``ident`` changes (or ``timeout`` seconds pass)."""
+        event = self._changed.setdefault(ident, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def _notify(self, ident: str) -> None:
+        # Wake every watcher, and give the next ones a fresh event to wait on.
+        if (event := self._changed.pop(ident, None)) is not None:
+            event.set()
+
+    # ------------------------------------------------------------ running
+
+    async def _run_forever(self) -> None:
+        assert self._queue is not None
+        while True:
+            ident = await self._queue.get()
+            if await asyncio.to_thread(self.store.state, ident) in ENDED:
+                continue  # cancelled while it waited
+            task = asyncio.create_task(self._run(ident))
+            self._current = (ident, task)
+            try:
+                await asyncio.wait({task})  # not cancelled when only the job is
+            except asyncio.CancelledError:  # the service is stopping
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise
+            finally:
+                self._current = None
+            if not task.cancelled() and (error := task.exception()) is not None:
+                log.error("job %s stopped by an error: %s", ident, error, exc_info=error)
+                await asyncio.to_thread(self.store.set_state, ident, JobState.FAILED,
+                                        f"internal error: {error}")
+                self._notify(ident)
+
+    async def _run(self, ident: str) -> None:
+        store = self.store
+        request = await asyncio.to_thread(store.request, ident)
+        await asyncio.to_thread(store.set_state, ident, JobState.RUNNING)
+        self._notify(ident)
+        try:
+            if not await asyncio.to_thread(store.expanded, ident):
+                await self._expand(ident, request)
+            await self._batch(ident, request)
+        except asyncio.CancelledError:
+            if await asyncio.to_thread(store.state, ident) is JobState.CANCELLED:
+                await self._mark_cancelled(ident)
+                return
+            raise  # shutdown: left 'running', taken up again at the next start
+        except ReaderError as exc:  # the voice went away with a restart, say
+            await asyncio.to_thread(store.set_state, ident, JobState.FAILED, str(exc))
+        self._notify(ident)
+
+    async def _expand(self, ident: str, request: JobRequest) -> None:
+        svc = self.service
+        limits = SourceLimits(max_articles=svc.settings.max_batch_articles,
+                              max_feed_bytes=svc.settings.max_feed_bytes)
+        sources, problems = await expand(request.inputs, svc.fetch_policy, limits,
+                                         resolver=svc.resolver)
+        sources = list(request.articles) + sources
+        await asyncio.to_thread(self.store.set_articles, ident, sources, problems)
+
+    async def _batch(self, ident: str, request: JobRequest) -> None:
+        rows = await asyncio.to_thread(self.store.articles, ident)
+        runnable = [(position, source, tally) for position, source, tally in rows
+                    if source is not None]
+        positions = {id(tally): position for position, _, tally in runnable}
+
+        def saved(tally: Tally) -> None:
+            self.store.save(ident, positions[id(tally)], tally)
+            self._notify(ident)
+
+        options = BatchOptions(voice=self.service.speaker.voices.get(request.voice),
+                               prosody=Prosody(rate=request.rate),
+                               concurrency=self.concurrency, pin=request.pin)
+        batch = Batch(self.service, options, listener=saved)
+        await batch.run([s for _, s, _ in runnable], (), tallies=[t for _, _, t in runnable])
+        failed = any(tally.state is not State.DONE for _, _, tally in rows)
+        state = JobState.FAILED if failed else JobState.DONE
+        await asyncio.to_thread(self.store.set_state, ident, state)
+
+    async def _mark_cancelled(self, ident: str) -> None:
+        for position, _, tally in await asyncio.to_thread(self.store.articles, ident):
+            if tally.state not in FINISHED:
+                tally.state, tally.error = State.CANCELLED, "cancelled"
+                await asyncio.to_thread(self.store.save, ident, position, tally)
+        self._notify(ident)

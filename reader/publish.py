@@ -1,0 +1,156 @@
+"""Publishing outputs of pre-generated articles: files for a static site, the podcast feed,
+and the audio check report for editors.
+
+``reader pregen --out DIR`` writes, per article, ``<id>.mp3`` (ID3 tags, a chapter per
+paragraph), ``<id>.vtt`` and ``<id>.json`` (the manifest the widget reads), and
+``podcast.xml`` when it knows the address the folder will be served from. The service serves
+the same things: ``/api/v1/podcast.xml`` lists every pinned article, each enclosure pointing at
+the whole-article MP3's content address (immutable, ranges, never evicted while pinned).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from reader.articles import StoredArticle
+from reader.batch import State, Summary
+from reader.errors import InputError
+from reader.podcast import Channel, Episode, podcast_rss
+from reader.report import CheckedArticle, CheckRow, check_report, data_uri, risks_of
+from reader.service import API, Service
+from reader.types import Kind
+
+#: Characters of the article's opening used as an episode's description.
+DESCRIPTION_CHARS = 200
+
+
+def channel(service: Service, base_url: str, feed_url: str) -> Channel:
+    """The podcast's channel from the ``READER_PODCAST_*`` settings."""
+    settings = service.settings
+    title = settings.podcast_title
+    return Channel(
+        title=title,
+        link=settings.podcast_link or base_url,
+        description=settings.podcast_description or f"{title}: articles read aloud",
+        language=service.speaker.voices.default.language,
+        feed_url=feed_url,
+        author=settings.podcast_author,
+        image=settings.podcast_image,
+    )
+
+
+def opening(stored: StoredArticle, limit: int = DESCRIPTION_CHARS) -> str:
+    """The first body sentences, up to about ``limit`` characters."""
+    text = ""
+    for segment in stored.segments:
+        if segment.kind is Kind.BODY:
+            text += segment.text
+            if len(text) >= limit:
+                return text[:limit] + "…"
+    return text
+
+
+def episode(stored: StoredArticle, audio_url: str, size: int, duration_ms: float) -> Episode:
+    return Episode(guid=stored.id, title=stored.title or stored.id, audio_url=audio_url,
+                   audio_bytes=size, duration_ms=round(duration_ms), published=stored.published,
+                   link=stored.url, description=opening(stored) or None)
+
+
+def service_feed(service: Service, base_url: str) -> bytes:
+    """The podcast feed of every pinned article whose whole-article MP3 is made."""
+    base = base_url.rstrip("/")
+    episodes = [episode(p.article, f"{base}{API}/audio/{p.key}.mp3", p.size, p.duration_ms)
+                for p in service.store.published()]
+    return podcast_rss(channel(service, base, f"{base}{API}/podcast.xml"), episodes)
+
+
+# ---------------------------------------------------------------- a folder for a static site
+
+
+async def publish_folder(service: Service, summary: Summary, folder: Path,
+                         base_url: str | None) -> list[str]:
+    """Write the outputs of every article the batch finished; notes for the user."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create it ({exc.strerror})") from None
+    episodes: list[Episode] = []
+    base = (base_url or "").rstrip("/")
+    for tally in summary.tallies:
+        if tally.state is not State.DONE or tally.article is None:
+            continue
+        stored = service.article(tally.article)
+        made = await service.article_audio(stored, None)
+        captions = await service.captions(stored, None)
+        manifest = await asyncio.to_thread(service.manifest, stored)
+        _write(folder / f"{stored.id}.mp3", made.data)
+        _write(folder / f"{stored.id}.vtt", captions.encode("utf-8"))
+        _write(folder / f"{stored.id}.json",
+               json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+        episodes.append(episode(stored, f"{base}/{stored.id}.mp3", len(made.data),
+                                made.duration_ms))
+    if not base:
+        return ["podcast.xml not written: give --base-url (or READER_PUBLIC_URL), the address"
+                " the folder will be served from; feeds need absolute links"]
+    feed = podcast_rss(channel(service, base, f"{base}/podcast.xml"), episodes)
+    _write(folder / "podcast.xml", feed)
+    return []
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Atomically: a reader of the folder never sees half a file."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write it ({exc.strerror})") from None
+
+
+# ---------------------------------------------------------------- the audio check report
+
+
+def checked_article(service: Service, stored: StoredArticle, *, inline: bool) -> CheckedArticle:
+    """The article's risky sentences with what was spoken and their audio: the clip itself
+    (``inline``, for a report file) or its URL (the report served by the service)."""
+    speaker = service.speaker
+    voice = speaker.voices.get(stored.voice)
+    levels = {engine.name: engine.level for engine in speaker.engines}
+    rows: list[CheckRow] = []
+    for segment in stored.segments:
+        risks = risks_of(segment)
+        if not risks:
+            continue
+        found = speaker.cached(segment, voice, stored.prosody)
+        engine = found.engine if found else speaker.engines[0].name
+        speak, _ = service.text.speak_for(segment, levels.get(engine, "full"))
+        audio: str | None
+        if found is not None:
+            audio = data_uri(found.audio.data) if inline else f"{API}/audio/{found.key}.mp3"
+        else:  # the service makes it when the player asks
+            key = speaker.primary_key(segment, voice, stored.prosody)
+            audio = None if inline else f"{API}/audio/{key}.mp3"
+        rows.append(CheckRow(segment, speak, risks, audio, found.engine if found else None,
+                             round(found.audio.duration_ms) if found else None))
+    return CheckedArticle(title=stored.title or stored.id, label=stored.url or stored.id,
+                          segments=len(stored.segments), rows=tuple(rows))
+
+
+def report_html(service: Service, articles: Sequence[StoredArticle], *, inline: bool) -> str:
+    checked = [checked_article(service, stored, inline=inline) for stored in articles]
+    generated = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return check_report(checked, generated=generated,
+                        lexicon_files=[str(p) for p in service.settings.lexicon_files])
+
+
+async def write_report(service: Service, summary: Summary, path: Path) -> None:
+    """The report file for every article the batch read (clips inlined: it works offline)."""
+    stored = [service.article(t.article) for t in summary.tallies if t.article is not None]
+    html = await asyncio.to_thread(report_html, service, stored, inline=True)
+    _write(path, html.encode("utf-8"))
