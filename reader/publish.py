@@ -11,6 +11,7 @@ the whole-article MP3's content address (immutable, ranges, never evicted while 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import time
@@ -123,7 +124,11 @@ def checked_article(service: Service, stored: StoredArticle, *, inline: bool) ->
     voice = speaker.voices.get(stored.voice)
     levels = {engine.name: engine.level for engine in speaker.engines}
     rows: list[CheckRow] = []
-    for segment in stored.segments:
+    for registered in stored.segments:
+        # The lexicon in force now, not the one the article was registered under: the
+        # report is read right after `reader lexicon add`.
+        speak_full, used = service.text.speak_for(registered, "full")
+        segment = dataclasses.replace(registered, speak=speak_full, lexicon=used)
         risks = risks_of(segment)
         if not risks:
             continue

@@ -141,10 +141,14 @@ def test_lexicon_add_then_pregen_remakes_only_affected_sentences(
     assert "(was 借月卡)" in changed.stdout
     assert "借阅卡\t借悦卡" in reader(["lexicon", "list"], env).stdout
 
-    again = reader(["pregen", str(folder)], env)
+    report = tmp_path / "check.html"
+    again = reader(["pregen", str(folder), "--report", str(report)], env)
     assert again.returncode == 0, again.stderr
     assert edge.stats.count() - before == 1
     assert edge.stats.count(text="读者凭身份证即可办理借悦卡。") == 1
+    # The report shows the sentence with the new entry, and what was spoken for it.
+    checked = lxml_html.fromstring(report.read_text(encoding="utf-8")).text_content()
+    assert "读者凭身份证即可办理借阅卡。" in checked and "借悦卡" in checked
 
     removed = reader(["lexicon", "remove", "借阅卡"], env)
     assert removed.returncode == 0 and lexicon.read_text(encoding="utf-8") == "# ours\n"
