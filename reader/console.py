@@ -98,7 +98,12 @@ def finished_line(tally: Tally, dry_run: bool = False) -> str:
         return f"would make {tally.new} clips, reuse {tally.reused}: {name}"
     if tally.state is State.DONE:
         return f"done: {name} ({tally.new} new, {tally.reused} reused)"
-    return f"{tally.state.value}: {tally.label}: {tally.error or 'see the summary'}"
+    return f"{tally.state.value}: {tally.label}: {_reason(tally.label, tally.error)}"
+
+
+def _reason(label: str, error: str | None) -> str:
+    """The error without the label it may start with already ("x.txt: no such file")."""
+    return (error or "see the summary").removeprefix(f"{label}: ")
 
 
 # ---------------------------------------------------------------- the summary table
@@ -162,10 +167,9 @@ def _notes(summary: Summary) -> list[str]:
     if replaced:
         notes.append(f"{replaced} articles changed since their last run: only their changed"
                      " sentences were made again (the reused column counts the rest).")
-    failures = [(t.label, t.error or t.state.value) for t in summary.tallies
+    failures = [(t.label, _reason(t.label, t.error or t.state.value)) for t in summary.tallies
                 if t.state in {State.FAILED, State.PARTIAL, State.CANCELLED}]
-    # A problem's message may start with its input already ("x.txt: no such file").
-    failures += [(p.label, p.message.removeprefix(f"{p.label}: ")) for p in summary.problems]
+    failures += [(p.label, _reason(p.label, p.message)) for p in summary.problems]
     if failures:
         notes.append(f"{len(failures)} failed:")
         notes += [f"  {label}: {message}" for label, message in failures]
