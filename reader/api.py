@@ -147,7 +147,8 @@ class JobBody(BaseModel):
                                     f" limit is {max_chars:,} (READER_MAX_INPUT_CHARS)")
             label = article.label or article.title or f"article {number}"
             articles.append(Source(label=label, text=article.text, html=article.html,
-                                   title=article.title, plain=article.plain))
+                                   title=article.title, plain=article.plain,
+                                   name=article.label))
         return JobRequest(tuple(self.inputs), tuple(articles), self.voice, self.rate, self.pin)
 
 
@@ -295,6 +296,7 @@ def create_app(settings: Settings, *, engines: list[Engine] | None = None,
         # Stop background work and save the cache's access times; keep the rest open: an
         # app may be started again in the same process (tests do), and at exit it all goes.
         await jobs.stop()
+        jobs.close()
         await svc.settle()
 
     app = FastAPI(title="reader", version="0.1.0", lifespan=lifespan,
@@ -524,8 +526,11 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
         return await asyncio.to_thread(jobs.store.status, job_id)
 
     @app.get(f"{API}/jobs/{{job_id}}/check.html", tags=["jobs"], response_class=HTMLResponse)
-    async def job_report(job_id: str) -> HTMLResponse:
-        """The audio check report for the job's articles: risky sentences with their audio."""
+    async def job_report(job_id: str, request: Request) -> HTMLResponse:
+        """The audio check report for the job's articles: risky sentences with their audio.
+        No token (an editor opens it in a browser); the job id is unguessable."""
+        svc.limiter.check(_client(request, svc))
+
         def build() -> str:
             stored = [svc.article(tally.article)
                       for _, _, tally in jobs.store.articles(job_id) if tally.article]
@@ -535,8 +540,9 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
 
     @app.get(f"{API}/articles/{{article_id}}/check.html", tags=["articles"],
              response_class=HTMLResponse)
-    async def article_report(article_id: str) -> HTMLResponse:
+    async def article_report(article_id: str, request: Request) -> HTMLResponse:
         """The audio check report for one article: its risky sentences with their audio."""
+        svc.limiter.check(_client(request, svc))
         stored = svc.article(article_id)
         return HTMLResponse(await asyncio.to_thread(report_html, svc, [stored], inline=False))
 
@@ -564,9 +570,11 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
 
 
 async def _events(jobs: Jobs, ident: str) -> AsyncIterator[str]:
-    """The job's status as server-sent events until it ends."""
+    """The job's status as server-sent events until it ends (or the service stops); a
+    comment line keeps an idle stream open through proxies."""
     number = 0
-    while True:
+    while not jobs.stopping.is_set():
+        changed = jobs.watch(ident)  # before reading: a change in between is not lost
         status = await asyncio.to_thread(jobs.store.status, ident)
         number += 1
         ended = JobState(status["state"]) in ENDED
@@ -574,4 +582,15 @@ async def _events(jobs: Jobs, ident: str) -> AsyncIterator[str]:
         yield f"id: {number}\nevent: {'end' if ended else 'progress'}\ndata: {data}\n\n"
         if ended:
             return
-        await jobs.changed(ident, EVENTS_KEEPALIVE)
+        while not await _first_of(changed, jobs.stopping, EVENTS_KEEPALIVE):
+            yield ": still running\n\n"
+
+
+async def _first_of(changed: asyncio.Event, stopping: asyncio.Event, timeout: float) -> bool:
+    """Wait for either event; False if ``timeout`` passed first."""
+    waits = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stopping.wait())]
+    done, pending = await asyncio.wait(waits, timeout=timeout,
+                                       return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return bool(done)

@@ -259,6 +259,19 @@ class ArticleStore:
         previous = None if row is None else str(row[0])
         return previous if previous != ident else None
 
+    def editions_of(self, ident: str) -> int:
+        """How many sources read as article ``ident`` now."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM editions WHERE article = ?",
+                                        (ident,)).fetchone()[0])
+
+    def audio_key(self, ident: str) -> str | None:
+        """The pinned article's whole-article MP3, if one was made."""
+        with self._lock:
+            row = self._db.execute("SELECT audio_key FROM pinned_articles WHERE article = ?",
+                                   (ident,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def article_for(self, source: str) -> list[str]:
         """Articles a source (path or URL) reads as now, one per voice and prosody."""
         with self._lock:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from reader.articles import StoredArticle
 from reader.engines.validate import expected_seconds
@@ -65,9 +66,23 @@ class Tally:
     error: str | None = None  # why it failed, one line
     replaces: str | None = None  # the article id this source read as before an edit
 
+    def restart(self) -> None:
+        """Forget the counts of an earlier, interrupted attempt."""
+        self.new = self.reused = self.fallback = self.failed = self.segments = 0
+        self.audio_ms, self.error, self.replaces = 0.0, None, None
+
     @property
     def spoken(self) -> int:
         return self.new + self.reused + self.fallback + self.failed
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        """The tally ``to_json`` wrote."""
+        return cls(label=data["label"], state=State(data["state"]), title=data["title"],
+                   article=data["article"], segments=data["segments"], new=data["new"],
+                   reused=data["reused"], fallback=data["fallback"], failed=data["failed"],
+                   audio_ms=float(data["audio_ms"]), error=data["error"],
+                   replaces=data["replaces"])
 
     def to_json(self) -> dict[str, object]:
         return {"label": self.label, "state": self.state.value, "title": self.title,
@@ -145,6 +160,7 @@ class Batch:
     # ------------------------------------------------------------ one article
 
     async def _article(self, source: Source, tally: Tally) -> None:
+        tally.restart()  # a resumed job's article is counted afresh
         self._set(tally, State.RUNNING)
         try:
             article, url = await self._read(source)
@@ -153,12 +169,14 @@ class Batch:
                 await asyncio.to_thread(self._estimate, article, tally)
                 self._set(tally, State.DONE)
                 return
-            stored = await self._register(source, article, url, tally)
+            stored = await self._register(article, url, tally)
             await self._speak_all(stored, tally)
+            await self._finish(source, stored, tally)
         except (ReaderError, FetchFailed) as exc:
             self._set(tally, State.FAILED, error=str(exc))
-            return
-        await self._finish(stored, tally)
+        except Exception as exc:  # a bug or a broken store: this article fails, not the batch
+            log.exception("%s: unexpected error", tally.label)
+            self._set(tally, State.FAILED, error=f"internal error: {exc!r}")
 
     async def _read(self, source: Source) -> tuple[Article, str | None]:
         svc = self.service
@@ -174,15 +192,12 @@ class Batch:
         read = text.from_plain_text if loaded.plain else text.from_page_text
         return read(data, loaded.title)
 
-    async def _register(self, source: Source, article: Article, url: str | None,
+    async def _register(self, article: Article, url: str | None,
                         tally: Tally) -> StoredArticle:
         opts = self.options
         stored, _ = await asyncio.to_thread(self.service.store_article, article, opts.voice,
                                             opts.prosody, url)
         tally.article, tally.segments = stored.id, len(stored.segments)
-        previous = await asyncio.to_thread(self.service.store.new_edition, source.label,
-                                           stored.id, opts.voice.id, opts.prosody)
-        tally.replaces = previous
         self._listener(tally)
         return stored
 
@@ -214,24 +229,36 @@ class Batch:
             tally.audio_ms += spoken.audio.duration_ms
         self._listener(tally)
 
-    async def _finish(self, stored: StoredArticle, tally: Tally) -> None:
+    async def _finish(self, source: Source, stored: StoredArticle, tally: Tally) -> None:
         if tally.failed:
             self._set(tally, State.FAILED)
             return
         if self.options.pin:
-            try:
-                if tally.fallback:  # pin what there is; the MP3 waits for the primary voice
-                    await asyncio.to_thread(self.service.pin, stored)
-                else:
-                    await self.service.publish(stored)
-            except ReaderError as exc:  # the cache index is unusable, say
-                self._set(tally, State.FAILED, error=f"could not pin its audio: {exc}")
-                return
-            if tally.replaces and self.service.store.is_pinned(tally.replaces):
-                # The page was edited: its old reading goes (sentences it shares with the
-                # new one stay pinned by the new one).
-                await asyncio.to_thread(self.service.unpin, tally.replaces)
+            await self._pin(stored, tally)
+            await asyncio.to_thread(self._new_edition, source, stored, tally)
         self._set(tally, State.PARTIAL if tally.fallback else State.DONE)
+
+    async def _pin(self, stored: StoredArticle, tally: Tally) -> None:
+        svc = self.service
+        if not tally.fallback:
+            await svc.publish(stored)
+            return
+        # Pin what there is; the whole-article MP3 waits for the primary voice (one made
+        # before from the same text is still right, and stays pinned and in the feed).
+        made = await asyncio.to_thread(svc.store.audio_key, stored.id)
+        await asyncio.to_thread(svc.pin, stored, [made] if made else [])
+
+    def _new_edition(self, source: Source, stored: StoredArticle, tally: Tally) -> None:
+        """Follow the source's edits: when it read as another article before, that reading
+        is unpinned, unless another source still reads as it (the clips it shares with the
+        new reading stay pinned by the new one)."""
+        if source.identity is None:
+            return
+        store, opts = self.service.store, self.options
+        previous = store.new_edition(source.identity, stored.id, opts.voice.id, opts.prosody)
+        tally.replaces = previous
+        if previous and store.is_pinned(previous) and not store.editions_of(previous):
+            self.service.unpin(previous)
 
     def _estimate(self, article: Article, tally: Tally) -> None:
         """Dry run: which segments would be synthesised, and how long the audio would be."""

@@ -36,7 +36,7 @@ from reader.lexicon import add_entry, load_lexicon, remove_entry
 from reader.pipeline import Speaker, Spoken, TextPipeline
 from reader.publish import publish_folder, write_report
 from reader.service import Service
-from reader.sources import HTML_SUFFIXES, SourceLimits, expand
+from reader.sources import HTML_SUFFIXES, Source, SourceLimits, expand
 from reader.types import Article, Prosody, Segment, Voice
 from reader.voices import load_voices
 
@@ -346,14 +346,25 @@ def run_unpin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     service = Service.load(settings)
     try:
         for name in args.articles:
-            # A file or URL it was pre-generated from, or the article id itself.
-            idents = service.store.article_for(name) or [name]
-            for ident in idents:
+            for ident in _pinned_as(service, name):
                 released = service.unpin(ident)
                 out.write(f"unpinned {ident}: {released} clips may now be evicted\n")
     finally:
         asyncio.run(service.aclose())
     return 0
+
+
+def _pinned_as(service: Service, name: str) -> list[str]:
+    """The articles ``name`` stands for: the file or URL they were pre-generated from (one
+    per voice), or an article id."""
+    if re.fullmatch(r"[0-9a-f]{32}", name):
+        return [name]
+    source = Source(name, url=name) if re.match(r"https?://", name) else Source(name, path=name)
+    found = service.store.article_for(source.identity or name)
+    if not found:
+        raise InputError(f"{name}: no pre-generated article; give an article id (see the"
+                         " manifest) or the file or URL `reader pregen` read it from")
+    return found
 
 
 # ---------------------------------------------------------------- lexicon

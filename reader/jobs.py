@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reader.batch import FINISHED, Batch, BatchOptions, State, Tally
-from reader.errors import LookupMiss, ReaderError
+from reader.errors import BadProsody, LookupMiss, ReaderError
 from reader.service import API, Service
 from reader.sources import Problem, Source, SourceLimits, expand
 from reader.types import Prosody
@@ -101,6 +101,8 @@ class JobStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._closed = False
+        self.path = path
 
     def create(self, request: JobRequest) -> str:
         ident = uuid.uuid4().hex
@@ -117,11 +119,15 @@ class JobStore:
     def state(self, ident: str) -> JobState:
         return JobState(self._row(ident)["state"])
 
-    def set_state(self, ident: str, state: JobState, message: str | None = None) -> None:
+    def set_state(self, ident: str, state: JobState, message: str | None = None) -> bool:
+        """Move the job to ``state`` if it has not ended (a cancelled job stays cancelled,
+        whatever its runner was doing). True if it moved."""
         with self._lock:
-            self._db.execute("UPDATE jobs SET state = ?, message = coalesce(?, message),"
-                             " updated = ? WHERE id = ?",
-                             (state.value, message, time.time(), ident))
+            cursor = self._db.execute(
+                "UPDATE jobs SET state = ?, message = coalesce(?, message), updated = ?"
+                " WHERE id = ? AND state NOT IN (?, ?, ?)",
+                (state.value, message, time.time(), ident, *(s.value for s in ENDED)))
+        return cursor.rowcount == 1
 
     def expanded(self, ident: str) -> bool:
         return bool(self._row(ident)["expanded"])
@@ -139,24 +145,37 @@ class JobStore:
             rows.append((ident, len(rows), None, json.dumps(tally.to_json(), ensure_ascii=False)))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM job_articles WHERE job = ?", (ident,))
-            self._db.executemany("INSERT INTO job_articles VALUES (?, ?, ?, ?)", rows)
-            self._db.execute("UPDATE jobs SET expanded = 1, updated = ? WHERE id = ?",
-                             (time.time(), ident))
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("DELETE FROM job_articles WHERE job = ?", (ident,))
+                self._db.executemany("INSERT INTO job_articles VALUES (?, ?, ?, ?)", rows)
+                self._db.execute("UPDATE jobs SET expanded = 1, updated = ? WHERE id = ?",
+                                 (time.time(), ident))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def articles(self, ident: str) -> list[tuple[int, Source | None, Tally]]:
         with self._lock:
             rows = self._db.execute("SELECT position, source, tally FROM job_articles"
                                     " WHERE job = ? ORDER BY position", (ident,)).fetchall()
         return [(int(position), None if source is None else Source.from_json(json.loads(source)),
-                 _tally(json.loads(tally))) for position, source, tally in rows]
+                 Tally.from_json(json.loads(tally))) for position, source, tally in rows]
 
-    def save(self, ident: str, position: int, tally: Tally) -> None:
+    def save(self, ident: str, tallies: Mapping[int, Tally]) -> None:
+        """Write these articles' progress (position -> tally) in one transaction."""
+        rows = [(json.dumps(t.to_json(), ensure_ascii=False), ident, position)
+                for position, t in tallies.items()]
         with self._lock:
-            self._db.execute("UPDATE job_articles SET tally = ? WHERE job = ? AND position = ?",
-                             (json.dumps(tally.to_json(), ensure_ascii=False), ident, position))
-            self._db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (time.time(), ident))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "UPDATE job_articles SET tally = ? WHERE job = ? AND position = ?", rows)
+                self._db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (time.time(), ident))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def unfinished(self) -> list[str]:
         """Jobs queued or running (when the service stopped), oldest first."""
@@ -200,17 +219,14 @@ class JobStore:
             raise UnknownJob(f"no job {ident!r}; create one with POST {API}/jobs")
         return dict(zip(names, row, strict=True))
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _tally(data: Mapping[str, Any]) -> Tally:
-    return Tally(label=data["label"], state=State(data["state"]), title=data["title"],
-                 article=data["article"], segments=data["segments"], new=data["new"],
-                 reused=data["reused"], fallback=data["fallback"], failed=data["failed"],
-                 audio_ms=float(data["audio_ms"]), error=data["error"],
-                 replaces=data["replaces"])
+            self._closed = True
 
 
 def _progress(tallies: Sequence[Tally]) -> dict[str, int]:
@@ -231,6 +247,10 @@ def _iso(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
+#: Seconds between writes of a running job's progress to the store (and event-stream updates).
+SAVE_EVERY = 0.25
+
+
 class Jobs:
     """Runs jobs one at a time in the background; tells watchers when anything changes."""
 
@@ -238,6 +258,7 @@ class Jobs:
         self.service = service
         self.store = JobStore(service.settings.cache_dir / "jobs.sqlite")
         self.concurrency = concurrency
+        self.stopping = asyncio.Event()  # set at shutdown: event streams end
         self._queue: asyncio.Queue[str] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._current: tuple[str, asyncio.Task[None]] | None = None
@@ -247,6 +268,9 @@ class Jobs:
         """Start the runner (idempotent) and take up the jobs a restart interrupted."""
         if self._runner is not None and not self._runner.done():
             return
+        if self.store.closed:  # an app started again after a shutdown (tests do)
+            self.store = JobStore(self.store.path)
+        self.stopping.clear()
         self._queue = asyncio.Queue()
         for ident in self.store.unfinished():
             self._queue.put_nowait(ident)
@@ -255,6 +279,7 @@ class Jobs:
     async def stop(self) -> None:
         """Stop at shutdown: the job under way stays 'running' in the store, so the next
         start takes it up again."""
+        self.stopping.set()
         if self._runner is not None:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
@@ -269,8 +294,6 @@ class Jobs:
         """Queue a job; ``UnknownVoice`` or ``BadProsody`` before anything is stored."""
         voice = self.service.speaker.voices.get(request.voice)
         if problems := Prosody(rate=request.rate).problems():
-            from reader.errors import BadProsody
-
             raise BadProsody("; ".join(problems))
         ident = self.store.create(JobRequest(request.inputs, request.articles, voice.id,
                                              request.rate, request.pin))
@@ -281,20 +304,19 @@ class Jobs:
 
     def cancel(self, ident: str) -> None:
         """Cancel a job (queued or running); a finished job stays as it ended."""
-        if self.store.state(ident) in ENDED:
+        if not self.store.set_state(ident, JobState.CANCELLED, "cancelled by request"):
+            self.store.state(ident)  # UnknownJob for a wrong id; an ended job stays as it is
             return
-        self.store.set_state(ident, JobState.CANCELLED, "cancelled by request")
         if self._current is not None and self._current[0] == ident:
             self._current[1].cancel()
+        else:  # still queued: its articles were never started
+            self._mark_cancelled(ident)
         self._notify(ident)
 
-    async def changed(self, ident: str, timeout: float) -> None:
-        """Wait until job ``ident`` changes (or ``timeout`` seconds pass)."""
-        event = self._changed.setdefault(ident, asyncio.Event())
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+    def watch(self, ident: str) -> asyncio.Event:
+        """An event set at the job's next change: take it *before* reading the status, so a
+        change between the read and the wait is not missed."""
+        return self._changed.setdefault(ident, asyncio.Event())
 
     def _notify(self, ident: str) -> None:
         # Wake every watcher, and give the next ones a fresh event to wait on.
@@ -327,16 +349,19 @@ class Jobs:
 
     async def _run(self, ident: str) -> None:
         store = self.store
-        request = await asyncio.to_thread(store.request, ident)
-        await asyncio.to_thread(store.set_state, ident, JobState.RUNNING)
-        self._notify(ident)
         try:
+            if not await asyncio.to_thread(store.set_state, ident, JobState.RUNNING):
+                return  # cancelled just now
+            self._notify(ident)
+            request = await asyncio.to_thread(store.request, ident)
             if not await asyncio.to_thread(store.expanded, ident):
                 await self._expand(ident, request)
-            await self._batch(ident, request)
+            failed = await self._batch(ident, request)
+            await asyncio.to_thread(store.set_state, ident,
+                                    JobState.FAILED if failed else JobState.DONE)
         except asyncio.CancelledError:
             if await asyncio.to_thread(store.state, ident) is JobState.CANCELLED:
-                await self._mark_cancelled(ident)
+                await asyncio.to_thread(self._mark_cancelled, ident)
                 return
             raise  # shutdown: left 'running', taken up again at the next start
         except ReaderError as exc:  # the voice went away with a restart, say
@@ -352,28 +377,48 @@ class Jobs:
         sources = list(request.articles) + sources
         await asyncio.to_thread(self.store.set_articles, ident, sources, problems)
 
-    async def _batch(self, ident: str, request: JobRequest) -> None:
+    async def _batch(self, ident: str, request: JobRequest) -> bool:
+        """Run the job's unfinished articles; True if any article failed."""
         rows = await asyncio.to_thread(self.store.articles, ident)
         runnable = [(position, source, tally) for position, source, tally in rows
                     if source is not None]
         positions = {id(tally): position for position, _, tally in runnable}
+        dirty: dict[int, Tally] = {}
 
-        def saved(tally: Tally) -> None:
-            self.store.save(ident, positions[id(tally)], tally)
-            self._notify(ident)
+        def changed(tally: Tally) -> None:  # on the loop, per clip: only note it
+            dirty[positions[id(tally)]] = tally
 
         options = BatchOptions(voice=self.service.speaker.voices.get(request.voice),
                                prosody=Prosody(rate=request.rate),
                                concurrency=self.concurrency, pin=request.pin)
-        batch = Batch(self.service, options, listener=saved)
-        await batch.run([s for _, s, _ in runnable], (), tallies=[t for _, _, t in runnable])
-        failed = any(tally.state is not State.DONE for _, _, tally in rows)
-        state = JobState.FAILED if failed else JobState.DONE
-        await asyncio.to_thread(self.store.set_state, ident, state)
+        batch = Batch(self.service, options, listener=changed)
+        saver = asyncio.create_task(self._save_every(ident, dirty))
+        try:
+            await batch.run([s for _, s, _ in runnable], (), tallies=[t for _, _, t in runnable])
+        finally:
+            saver.cancel()
+            await asyncio.gather(saver, return_exceptions=True)
+            await self._save(ident, dirty)
+        return any(tally.state is not State.DONE for _, _, tally in rows)
 
-    async def _mark_cancelled(self, ident: str) -> None:
-        for position, _, tally in await asyncio.to_thread(self.store.articles, ident):
-            if tally.state not in FINISHED:
-                tally.state, tally.error = State.CANCELLED, "cancelled"
-                await asyncio.to_thread(self.store.save, ident, position, tally)
+    async def _save_every(self, ident: str, dirty: dict[int, Tally]) -> None:
+        """Write progress a few times a second, off the loop, and tell the watchers."""
+        while True:
+            await asyncio.sleep(SAVE_EVERY)
+            await self._save(ident, dirty)
+
+    async def _save(self, ident: str, dirty: dict[int, Tally]) -> None:
+        if not dirty:
+            return
+        batch = dict(dirty)
+        dirty.clear()
+        await asyncio.to_thread(self.store.save, ident, batch)
         self._notify(ident)
+
+    def _mark_cancelled(self, ident: str) -> None:
+        """The articles a cancelled job had not finished say so."""
+        unfinished = {position: tally for position, _, tally in self.store.articles(ident)
+                      if tally.state not in FINISHED}
+        for tally in unfinished.values():
+            tally.state, tally.error = State.CANCELLED, "cancelled"
+        self.store.save(ident, unfinished)

@@ -203,7 +203,10 @@ def _write_lines(path: Path, lines: list[str]) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8")
+        with open(temp, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temp, path)
     except OSError as exc:
         temp.unlink(missing_ok=True)

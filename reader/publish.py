@@ -20,7 +20,7 @@ from pathlib import Path
 
 from reader.articles import StoredArticle
 from reader.batch import State, Summary
-from reader.errors import InputError
+from reader.errors import InputError, ReaderError
 from reader.podcast import Channel, Episode, podcast_rss
 from reader.report import CheckedArticle, CheckRow, check_report, data_uri, risks_of
 from reader.service import API, Service
@@ -81,33 +81,47 @@ async def publish_folder(service: Service, summary: Summary, folder: Path,
     except OSError as exc:
         raise InputError(f"{folder}: cannot create it ({exc.strerror})") from None
     episodes: list[Episode] = []
+    notes: list[str] = []
     base = (base_url or "").rstrip("/")
     for tally in summary.tallies:
         if tally.state is not State.DONE or tally.article is None:
             continue
-        stored = service.article(tally.article)
-        made = await service.article_audio(stored, None)
-        captions = await service.captions(stored, None)
-        manifest = await asyncio.to_thread(service.manifest, stored)
-        _write(folder / f"{stored.id}.mp3", made.data)
-        _write(folder / f"{stored.id}.vtt", captions.encode("utf-8"))
-        _write(folder / f"{stored.id}.json",
-               json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-        episodes.append(episode(stored, f"{base}/{stored.id}.mp3", len(made.data),
-                                made.duration_ms))
+        try:
+            episodes.append(await _write_article(service, service.article(tally.article),
+                                                 folder, base))
+        except ReaderError as exc:  # one article's outputs, not the others'
+            notes.append(f"{tally.label}: outputs not written: {exc}")
     if not base:
-        return ["podcast.xml not written: give --base-url (or READER_PUBLIC_URL), the address"
-                " the folder will be served from; feeds need absolute links"]
+        notes.append("podcast.xml not written: give --base-url (or READER_PUBLIC_URL), the"
+                     " address the folder will be served from; feeds need absolute links")
+        return notes
     feed = podcast_rss(channel(service, base, f"{base}/podcast.xml"), episodes)
     _write(folder / "podcast.xml", feed)
-    return []
+    return notes
+
+
+async def _write_article(service: Service, stored: StoredArticle, folder: Path,
+                         base: str) -> Episode:
+    """``<id>.mp3``, ``<id>.vtt`` and ``<id>.json``; the article's podcast episode."""
+    made = await service.article_audio(stored, None)
+    captions = await service.captions(stored, None)
+    manifest = await asyncio.to_thread(service.manifest, stored)
+    _write(folder / f"{stored.id}.mp3", made.data)
+    _write(folder / f"{stored.id}.vtt", captions.encode("utf-8"))
+    _write(folder / f"{stored.id}.json",
+           json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    return episode(stored, f"{base}/{stored.id}.mp3" if base else f"{stored.id}.mp3",
+                   len(made.data), made.duration_ms)
 
 
 def _write(path: Path, data: bytes) -> None:
     """Atomically: a reader of the folder never sees half a file."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temp.write_bytes(data)
+        with open(temp, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temp, path)
     except OSError as exc:
         temp.unlink(missing_ok=True)

@@ -529,7 +529,7 @@ caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid var(--line); padding: .4rem .5rem; vertical-align: top;
   text-align: left; }
 thead th { background: #f0f0f0; }
-td.text { min-width: 16rem; } td.speak { color: var(--muted); min-width: 12rem; }
+td.text { min-width: 12rem; } td.speak { color: var(--muted); min-width: 10rem; }
 mark { background: var(--mark); color: #000; padding: 0 .1em; }
 .risks { list-style: none; margin: 0; padding: 0; }
 .badge { display: inline-block; margin: 0 .25rem .25rem 0; padding: 0 .4rem; border-radius: .25rem;
@@ -540,7 +540,7 @@ mark { background: var(--mark); color: #000; padding: 0 .1em; }
 code.command { user-select: all; background: #f4f4f4; padding: .1rem .3rem;
   overflow-wrap: anywhere; }
 .none, .duration { color: var(--muted); }
-td.listen { min-width: 15rem; } audio { width: 100%; }
+td.listen { min-width: 11rem; } audio { width: 100%; min-width: 10rem; }
 fieldset { border: 1px solid var(--line); margin: 1rem 0; } fieldset label { margin-right: 1rem; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 </style>"""

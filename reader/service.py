@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,9 @@ class Service:
             timeout=settings.fetch_timeout, trusted_networks=settings.fetch_trusted_networks)
         self.resolver = resolver
         self._warming: set[asyncio.Task[None]] = set()
+        # Pins live in two places (the article store decides, the cache obeys): one change
+        # at a time, or an unpin could release a clip another article is just pinning.
+        self._pins = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings, *, engines: list[Engine] | None = None,
@@ -194,9 +198,10 @@ class Service:
         """Keep the article's clips (and ``extra`` outputs) out of eviction until unpinned.
         Keys it held before and no longer has (after a lexicon change) are let go."""
         keys = self.clip_keys(stored) + list(extra)
-        self.speaker.cache.pin(keys)  # the cache first: a crash in between leaves more pinned
-        if released := self.store.pin(stored.id, keys):
-            self.speaker.cache.unpin(released)
+        with self._pins:  # the store's decision and the cache's pins change together
+            self.speaker.cache.pin(keys)  # the cache first: a crash between leaves more pinned
+            if released := self.store.pin(stored.id, keys):
+                self.speaker.cache.unpin(released)
 
     async def publish(self, stored: StoredArticle) -> ArticleAudio:
         """Pin a pre-generated article with its whole-article MP3 (made now if need be), and
@@ -210,8 +215,9 @@ class Service:
     def unpin(self, ident: str) -> int:
         """Let the article's clips be evicted again (those no other pinned article holds);
         returns how many clips were released."""
-        released = self.store.unpin(ident)
-        self.speaker.cache.unpin(released)
+        with self._pins:
+            released = self.store.unpin(ident)
+            self.speaker.cache.unpin(released)
         return len(released)
 
     def manifest(self, stored: StoredArticle) -> dict[str, Any]:
@@ -321,8 +327,7 @@ class Service:
         voice = self.speaker.voices.get(stored.voice)
         tags = Tags(title=stored.title or "", site=stored.source, date=stored.published,
                     url=stored.url, language=voice.language)
-        key = derived_key("article.mp3", [ARTICLE_MP3_VERSION, repr(tags),
-                                          *(s.key for _, s in spoken)])
+        key = _article_audio_key(tags, spoken)
         placed = timeline([Part.of(segment, s.audio) for segment, s in spoken])
         duration = placed[-1].end_ms if placed else 0.0
         hit = await asyncio.to_thread(self.speaker.cache.get, key)
@@ -332,8 +337,7 @@ class Service:
         texts = [segment.text for segment, _ in spoken]
         data = await asyncio.to_thread(article_mp3, clips, tags, texts=texts)
         audio = Audio(data, duration, "article", voice.id)
-        pin = await asyncio.to_thread(self.store.is_pinned, stored.id)
-        await asyncio.to_thread(self.speaker.cache.store, key, audio, pin)
+        await asyncio.to_thread(self.speaker.cache.store, key, audio)  # publish() pins it
         return ArticleAudio(key, data, duration)
 
     async def captions(self, stored: StoredArticle, client: str | None) -> str:
@@ -358,6 +362,16 @@ class Service:
         return {"status": "ok", "engines": engines,
                 "cache": {"clips": stats.clips, "bytes": stats.bytes, "pinned": stats.pinned},
                 "articles": self.store.count()}
+
+
+def _article_audio_key(tags: Tags, spoken: Sequence[tuple[Segment, Spoken]]) -> str:
+    """The whole-article MP3's address: everything that shapes its bytes (each clip, where
+    it sits (paragraph and kind set the pauses), its chapter text, and the tags)."""
+    parts = [ARTICLE_MP3_VERSION, tags.title, tags.site or "", tags.date or "", tags.url or "",
+             tags.language or ""]
+    for segment, clip in spoken:
+        parts += [clip.key, str(segment.paragraph), segment.kind.value, segment.text]
+    return derived_key("article.mp3", parts)
 
 
 async def _first_bytes(broadcast: Broadcast[Spoken]) -> Streamed:

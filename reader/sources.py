@@ -126,6 +126,20 @@ class Source:
     """A title hint: from the feed item, or given inline."""
     plain: bool = False
     """Inline text is clean editor text (read as it is, no chrome rules)."""
+    name: str | None = None
+    """A stable name the caller gave an inline article (a CMS's own id), if any."""
+
+    @property
+    def identity(self) -> str | None:
+        """What the source is, however it was spelled: the file's real path, the URL without
+        its fragment, or a CMS's own id. A later run of the same identity that reads as another
+        article is an edit (its old reading is unpinned). None: an inline article with no
+        name has no identity to follow."""
+        if self.path is not None:
+            return _path_key(self.path)
+        if self.url is not None:
+            return _url_key(self.url)
+        return None if self.name is None else "cms:" + self.name
 
     def __post_init__(self) -> None:
         given = [name for name in _CONTENT if getattr(self, name) is not None]
@@ -143,6 +157,8 @@ class Source:
                 data[name] = value
         if self.plain:
             data["plain"] = True
+        if self.name is not None:
+            data["name"] = self.name
         return data
 
     @classmethod
@@ -163,6 +179,7 @@ class Source:
             html=_optional_text(data, "html"),
             title=_optional_text(data, "title"),
             plain=plain,
+            name=_optional_text(data, "name"),
         )
 
 

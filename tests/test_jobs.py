@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 
 from reader.api import create_app
 from reader.config import Settings
+from reader.jobs import JobStore
 from reader.pipeline import TextPipeline
 from reader.service import API, Service
 from reader.testing.fake_edge import FakeEdgeServer, patch_edge_tts
@@ -175,16 +176,40 @@ def test_a_job_survives_a_restart_and_synthesises_nothing_twice(
     with running(app_settings, pipeline) as client:
         job = client.post(f"{API}/jobs", json=job_body(), headers=AUTH).json()["id"]
         deadline = time.monotonic() + 30
-        while sum(edge.stats.completed.values()) < 2:
+        while client.get(f"{API}/jobs/{job}", headers=AUTH).json()["progress"]["spoken"] < 2:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-    # Stopped mid-job: the store says it is still running.
+    # Stopped mid-job: the store says it is still running, with some of its clips made.
+    store = JobStore(app_settings.cache_dir / "jobs.sqlite")
+    between = store.status(job)
+    store.close()
+    assert between["state"] == "running"
+    assert 2 <= between["progress"]["spoken"] < SEGMENTS
+
     with running(app_settings, pipeline) as client:
         status = wait_for(client, job, "done", "failed")
     assert status["state"] == "done", status
+    # Counted once each, though the first app had counted some of them already.
     assert status["progress"]["spoken"] == SEGMENTS
+    assert status["progress"]["new"] + status["progress"]["reused"] == SEGMENTS
     completed = edge.stats.completed
     assert sum(completed.values()) == SEGMENTS and set(completed.values()) == {1}
+
+
+def test_a_cancelled_job_stays_cancelled_after_a_restart(
+        app_settings: Settings, pipeline: TextPipeline, edge: FakeEdgeServer) -> None:
+    edge.first_byte_delay = 0.2
+    with running(app_settings, pipeline) as client:
+        job = client.post(f"{API}/jobs", json=job_body(), headers=AUTH).json()["id"]
+        wait_for(client, job, "running")
+        client.post(f"{API}/jobs/{job}/cancel", headers=AUTH)
+        wait_for(client, job, "cancelled")
+    asked = edge.stats.count()
+    with running(app_settings, pipeline) as client:
+        status = client.get(f"{API}/jobs/{job}", headers=AUTH).json()
+        assert status["state"] == "cancelled"
+        assert all(a["state"] in {"done", "cancelled"} for a in status["articles"])
+    assert edge.stats.count() == asked
 
 
 def test_pinned_articles_make_a_podcast_and_can_be_unpinned(

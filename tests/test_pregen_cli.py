@@ -112,7 +112,8 @@ def test_bad_inputs_fail_the_run_but_not_the_batch(tmp_path: Path,
     (["lexicon", "add", "行长", ""], "needs a word and how to say it"),
     (["lexicon", "add", "行长", "<b>航长</b>"], "markup"),
     (["lexicon", "remove", "没有这个词"], "is not in"),
-    (["unpin", "0123"], "no article '0123'"),
+    (["unpin", "site/none.txt"], "site/none.txt: no pre-generated article"),
+    (["unpin", "0123456789abcdef0123456789abcdef"], "no article '0123456789abcdef0123"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, edge: FakeEdgeServer,
                                               args: list[str], message: str) -> None:
