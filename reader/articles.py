@@ -117,16 +117,24 @@ CREATE TABLE IF NOT EXISTS editions (
 """
 
 
+def open_database(path: Path, schema: str) -> sqlite3.Connection:
+    """One of the service's SQLite files, shared by threads (callers hold a lock) and by
+    processes (WAL: `reader pregen` and the service use the same files), with ``schema``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=10000")  # another process's write: wait, do not fail
+    db.executescript(schema)
+    return db
+
+
 class ArticleStore:
     """Articles and the clip keys of their segments, in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        self._db = open_database(path, SCHEMA)
         self._lock = threading.Lock()
 
     def add(self, article: Article, segments: list[Segment], *, voice: str, prosody: Prosody,

@@ -23,7 +23,6 @@ from typing import Any
 from reader.articles import StoredArticle
 from reader.engines.validate import expected_seconds
 from reader.errors import ReaderError
-from reader.fetch import FetchFailed
 from reader.service import Service
 from reader.sources import Loaded, Problem, Source, load
 from reader.types import Article, Prosody, Segment, Voice
@@ -172,7 +171,7 @@ class Batch:
             stored = await self._register(article, url, tally)
             await self._speak_all(stored, tally)
             await self._finish(source, stored, tally)
-        except (ReaderError, FetchFailed) as exc:
+        except ReaderError as exc:  # unreadable, nothing to say, a site failing (FetchFailed)...
             self._set(tally, State.FAILED, error=str(exc))
         except Exception as exc:  # a bug or a broken store: this article fails, not the batch
             log.exception("%s: unexpected error", tally.label)

@@ -264,13 +264,13 @@ def _boundary(item: Any) -> Boundary:
 # ---------------------------------------------------------------- files
 
 
-def _write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``path`` so that it is either absent, the old file, or all of ``data``.
 
     The temp file sits in the same folder (same filesystem, so ``os.replace`` is atomic) and is
     removed if anything fails. The caller fsyncs the folder to make the rename durable.
     """
-    temp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    temp = f"{os.fspath(path)}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
@@ -639,9 +639,9 @@ class DiskCache:
         """Record first, then audio, each durable before the next: never audio without record."""
         folder = os.path.dirname(audio_path)
         _make_dirs(folder, self._root)
-        _write_atomic(record_path, body)
+        write_atomic(record_path, body)
         _fsync_dir(folder)
-        _write_atomic(audio_path, data)
+        write_atomic(audio_path, data)
         _fsync_dir(folder)
 
     def _index_put(self, row: _Row, pin: bool) -> None:

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from reader.audio import concat_mp3, silence_mp3
 from reader.batch import MAX_CONCURRENCY, Batch, BatchOptions, Summary, Tally
+from reader.cache import write_atomic
 from reader.config import Settings
 from reader.console import Progress, summary_table
 from reader.engines.registry import names as engine_names
@@ -36,7 +37,7 @@ from reader.lexicon import add_entry, load_lexicon, remove_entry
 from reader.pipeline import Speaker, Spoken, TextPipeline
 from reader.publish import publish_folder, write_report
 from reader.service import Service
-from reader.sources import HTML_SUFFIXES, Source, SourceLimits, expand
+from reader.sources import HTML_SUFFIXES, Source, SourceLimits, expand, read_file
 from reader.types import Article, Prosody, Segment, Voice
 from reader.voices import load_voices
 
@@ -121,18 +122,11 @@ def _add_lexicon(commands: Any) -> None:
 # ---------------------------------------------------------------- segment
 
 
-def _read_input(path: str) -> tuple[bytes, str]:
+def _read_input(path: str, limit: int) -> tuple[bytes, str]:
     """The input's bytes and its name; ``-`` is standard input."""
     if path == "-":
         return sys.stdin.buffer.read(), "<stdin>"
-    try:
-        return Path(path).read_bytes(), path
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; give a .txt or .html file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    return read_file(path, limit), path
 
 
 #: How HTML on standard input starts: a doctype, a comment, or a common tag.
@@ -149,7 +143,7 @@ def _looks_like_html(data: bytes) -> bool:
 
 
 def _article(pipeline: TextPipeline, args: argparse.Namespace) -> Article:
-    data, name = _read_input(args.path)
+    data, name = _read_input(args.path, pipeline.settings.max_html_bytes)
     kind = args.format
     if kind == "auto":
         html = Path(name).suffix.lower() in HTML_SUFFIXES or (name == "<stdin>"
@@ -221,13 +215,9 @@ def _write_output(path: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target = Path(path)
-    temp = target.with_name(f".{target.name}.tmp")
     try:
-        temp.write_bytes(data)
-        os.replace(temp, target)
+        write_atomic(path, data)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write it ({exc.strerror})") from None
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from reader.articles import open_database
 from reader.batch import FINISHED, Batch, BatchOptions, State, Tally
 from reader.errors import BadProsody, LookupMiss, ReaderError
 from reader.service import API, Service
@@ -94,12 +94,7 @@ class JobStore:
     """Jobs and their articles' progress, in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        self._db = open_database(path, SCHEMA)
         self._lock = threading.Lock()
         self._closed = False
         self.path = path

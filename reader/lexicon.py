@@ -16,12 +16,12 @@ to the tokenizer at start-up so that a name jieba does not know still comes out 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from reader.cache import write_atomic
 from reader.errors import ConfigError, InputError
 from reader.words import Words, is_latin
 
@@ -200,14 +200,8 @@ def _line_of(lines: list[str], word: str) -> int | None:
 def _write_lines(path: Path, lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
     parse_lexicon(text, str(path))  # never write a file the service could not load
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
+        write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise InputError(f"cannot write lexicon {path}: {exc.strerror}") from None

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from reader.articles import StoredArticle
 from reader.batch import State, Summary
+from reader.cache import write_atomic
 from reader.errors import InputError, ReaderError
 from reader.podcast import Channel, Episode, podcast_rss
 from reader.report import CheckedArticle, CheckRow, check_report, data_uri, risks_of
@@ -116,15 +116,9 @@ async def _write_article(service: Service, stored: StoredArticle, folder: Path,
 
 def _write(path: Path, data: bytes) -> None:
     """Atomically: a reader of the folder never sees half a file."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(temp, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
+        write_atomic(path, data)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write it ({exc.strerror})") from None
 
 

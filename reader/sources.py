@@ -276,7 +276,7 @@ async def load(source: Source, policy: FetchPolicy, *, resolver: Resolver | None
         return Loaded(source.html, True, None, None, source.title, False)
     if source.path is not None:
         # The same limit as a fetched page: a file that big is no article, and is not read.
-        data = await asyncio.to_thread(_read_file, source.path, policy.max_bytes)
+        data = await asyncio.to_thread(read_file, source.path, policy.max_bytes)
         return Loaded(data, is_html_path(source.path), None, None, source.title, False)
     assert source.url is not None  # Source.__post_init__: exactly one is set
     page = await fetch_page(source.url, policy, resolver=resolver)
@@ -285,7 +285,8 @@ async def load(source: Source, policy: FetchPolicy, *, resolver: Resolver | None
     return Loaded(page.content, html, page.final_url, page.charset, source.title, False)
 
 
-def _read_file(path: str, limit: int) -> bytes:
+def read_file(path: str, limit: int) -> bytes:
+    """A file's bytes, at most ``limit`` of them; ``InputError`` naming the path otherwise."""
     try:
         with open(path, "rb") as file:
             data = file.read(limit + 1)
