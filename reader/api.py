@@ -532,9 +532,9 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
         svc.limiter.check(_client(request, svc))
 
         def build() -> str:
-            stored = [svc.article(tally.article)
-                      for _, _, tally in jobs.store.articles(job_id) if tally.article]
-            return report_html(svc, stored, inline=False)
+            read = [(svc.article(tally.article), tally.label)
+                    for _, _, tally in jobs.store.articles(job_id) if tally.article]
+            return report_html(svc, read, inline=False)
 
         return HTMLResponse(await asyncio.to_thread(build))
 
@@ -544,7 +544,8 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
         """The audio check report for one article: its risky sentences with their audio."""
         svc.limiter.check(_client(request, svc))
         stored = svc.article(article_id)
-        return HTMLResponse(await asyncio.to_thread(report_html, svc, [stored], inline=False))
+        read = [(stored, stored.url or stored.title or stored.id)]
+        return HTMLResponse(await asyncio.to_thread(report_html, svc, read, inline=False))
 
     @app.put(f"{API}/articles/{{article_id}}/pin", tags=["articles"],
              dependencies=[Depends(editor)])

@@ -243,6 +243,15 @@ class Speaker:
                 return Spoken(clip.audio, key, engine.name, True, position > 0)
         return None
 
+    def heard(self, segment: Segment, voice: Voice,
+              prosody: Prosody) -> tuple[Spoken | None, str]:
+        """The best cached clip of the segment (None if none is), and the text its engine
+        was given (or would be: the first engine's)."""
+        found = self.cached(segment, voice, prosody)
+        engine = next((e for e in self.engines if found and e.name == found.engine),
+                      self.engines[0])
+        return found, self.text.speak_for(segment, engine.level)[0]
+
     # ------------------------------------------------------------ speaking
 
     async def speak(self, segment: Segment, voice: Voice | None = None,

@@ -21,10 +21,11 @@ from reader.articles import StoredArticle
 from reader.batch import State, Summary
 from reader.cache import write_atomic
 from reader.errors import InputError, ReaderError
+from reader.pipeline import Spoken
 from reader.podcast import Channel, Episode, podcast_rss
 from reader.report import CheckedArticle, CheckRow, check_report, data_uri, risks_of
 from reader.service import API, Service
-from reader.types import Kind
+from reader.types import Kind, Segment
 
 #: Characters of the article's opening used as an episode's description.
 DESCRIPTION_CHARS = 200
@@ -125,38 +126,47 @@ def _write(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- the audio check report
 
 
-def checked_article(service: Service, stored: StoredArticle, *, inline: bool) -> CheckedArticle:
+def checked_article(service: Service, stored: StoredArticle, label: str, *,
+                    inline: bool) -> CheckedArticle:
     """The article's risky sentences with what was spoken and their audio: the clip itself
-    (``inline``, for a report file) or its URL (the report served by the service)."""
+    (``inline``, for a report file) or its URL (the report served by the service). ``label``
+    says where it came from (a path or URL)."""
     speaker = service.speaker
     voice = speaker.voices.get(stored.voice)
-    levels = {engine.name: engine.level for engine in speaker.engines}
     rows: list[CheckRow] = []
     for registered in stored.segments:
         # The lexicon in force now, not the one the article was registered under: the
         # report is read right after `reader lexicon add`.
         speak_full, used = service.text.speak_for(registered, "full")
         segment = dataclasses.replace(registered, speak=speak_full, lexicon=used)
-        risks = risks_of(segment)
-        if not risks:
+        if not (risks := risks_of(segment)):
             continue
-        found = speaker.cached(segment, voice, stored.prosody)
-        engine = found.engine if found else speaker.engines[0].name
-        speak, _ = service.text.speak_for(segment, levels.get(engine, "full"))
-        audio: str | None
-        if found is not None:
-            audio = data_uri(found.audio.data) if inline else f"{API}/audio/{found.key}.mp3"
-        else:  # the service makes it when the player asks
-            key = speaker.primary_key(segment, voice, stored.prosody)
-            audio = None if inline else f"{API}/audio/{key}.mp3"
-        rows.append(CheckRow(segment, speak, risks, audio, found.engine if found else None,
+        found, speak = speaker.heard(segment, voice, stored.prosody)
+        rows.append(CheckRow(segment, speak, risks, _player_source(service, stored, segment,
+                                                                   found, inline),
+                             found.engine if found else None,
                              round(found.audio.duration_ms) if found else None))
-    return CheckedArticle(title=stored.title or stored.id, label=stored.url or stored.id,
+    return CheckedArticle(title=stored.title or stored.id, label=label,
                           segments=len(stored.segments), rows=tuple(rows))
 
 
-def report_html(service: Service, articles: Sequence[StoredArticle], *, inline: bool) -> str:
-    checked = [checked_article(service, stored, inline=inline) for stored in articles]
+def _player_source(service: Service, stored: StoredArticle, segment: Segment,
+                   found: Spoken | None, inline: bool) -> str | None:
+    """The clip itself (a report file works offline) or its URL (the service makes it when
+    the player asks, if it is not cached)."""
+    if found is not None:
+        return data_uri(found.audio.data) if inline else f"{API}/audio/{found.key}.mp3"
+    if inline:
+        return None
+    voice = service.speaker.voices.get(stored.voice)
+    return f"{API}/audio/{service.speaker.primary_key(segment, voice, stored.prosody)}.mp3"
+
+
+def report_html(service: Service, articles: Sequence[tuple[StoredArticle, str]], *,
+                inline: bool) -> str:
+    """The report for these (article, where it came from) pairs."""
+    checked = [checked_article(service, stored, label, inline=inline)
+               for stored, label in articles]
     generated = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     return check_report(checked, generated=generated,
                         lexicon_files=[str(p) for p in service.settings.lexicon_files])
@@ -164,6 +174,6 @@ def report_html(service: Service, articles: Sequence[StoredArticle], *, inline: 
 
 async def write_report(service: Service, summary: Summary, path: Path) -> None:
     """The report file for every article the batch read (clips inlined: it works offline)."""
-    stored = [service.article(t.article) for t in summary.tallies if t.article is not None]
-    html = await asyncio.to_thread(report_html, service, stored, inline=True)
+    read = [(service.article(t.article), t.label) for t in summary.tallies if t.article]
+    html = await asyncio.to_thread(report_html, service, read, inline=True)
     _write(path, html.encode("utf-8"))

@@ -242,3 +242,25 @@ def test_a_clip_cut_short_with_nobody_listening_is_retried_quietly(
             assert spoken.engine == "edge" and server.stats.connections == 2
 
     run(test)
+
+
+def test_heard_says_which_clip_is_cached_and_what_its_engine_was_given(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path) as (server, speaker):
+            seg = segment(pipeline, "首班车今晚10点发车。")
+            voice = VOICES.default
+            assert speaker.heard(seg, voice, Prosody()) == (None, "首班车今晚10点发车。")
+            server.faults.always(Fault.HTTP_503)
+            await speaker.speak(seg)  # espeak, whose text is normalised in full
+            found, speak = speaker.heard(seg, voice, Prosody())
+            assert found is not None and found.engine == "espeak"
+            assert speak == "首班车今晚十点发车。"
+            server.faults.clear()
+            await speaker.speak(seg)
+            found, speak = speaker.heard(seg, voice, Prosody())
+            assert found is not None and found.engine == "edge"
+            assert speak == "首班车今晚10点发车。"
+
+    run(test)
