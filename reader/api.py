@@ -512,8 +512,9 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
     @app.get(f"{API}/jobs/{{job_id}}/events", tags=["jobs"], dependencies=[Depends(editor)],
              response_class=StreamingResponse)
     async def job_events(job_id: str) -> StreamingResponse:
-        """Server-sent events: a ``progress`` event with the job's status whenever it changes,
-        and an ``end`` event when it is over (needs an API token)."""
+        """Server-sent events: a ``progress`` event with the job's status whenever it changes
+        (the first with every article, later ones with the articles that changed), and an
+        ``end`` event when it is over (needs an API token)."""
         await asyncio.to_thread(jobs.store.status, job_id)  # 404 before the stream starts
         return StreamingResponse(_events(jobs, job_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
@@ -574,12 +575,17 @@ async def _events(jobs: Jobs, ident: str) -> AsyncIterator[str]:
     """The job's status as server-sent events until it ends (or the service stops); a
     comment line keeps an idle stream open through proxies."""
     number = 0
+    sent: dict[int, dict[str, Any]] = {}
     while not jobs.stopping.is_set():
         changed = jobs.watch(ident)  # before reading: a change in between is not lost
         status = await asyncio.to_thread(jobs.store.status, ident)
         number += 1
         ended = JobState(status["state"]) in ENDED
-        data = json.dumps(status, ensure_ascii=False)
+        # The first event has every article; later ones only those that changed (a job of
+        # thousands of articles would otherwise resend them all a few times a second).
+        fresh = [a for a in status["articles"] if sent.get(a["position"]) != a]
+        sent.update((a["position"], a) for a in fresh)
+        data = json.dumps(status | {"articles": fresh}, ensure_ascii=False)
         yield f"id: {number}\nevent: {'end' if ended else 'progress'}\ndata: {data}\n\n"
         if ended:
             return

@@ -153,6 +153,15 @@ def test_server_sent_events_follow_the_job_to_its_end(
     spoken = [status["progress"]["spoken"] for _, status in events]
     assert spoken == sorted(spoken) and spoken[-1] == SEGMENTS
     assert any(0 < n < SEGMENTS for n in spoken)  # progress seen on the way
+    # Every article when they are first seen (the job is expanded); afterwards only those that
+    # changed, each at most once an event.
+    with_articles = [status for _, status in events if status["articles"]]
+    assert [a["label"] for a in with_articles[0]["articles"]] == ["cms-1", "cms-2"]
+    for _, status in events:
+        positions = [a["position"] for a in status["articles"]]
+        assert len(positions) == len(set(positions)) and len(positions) <= 2
+    final = {a["label"]: a for _, status in events for a in status["articles"]}
+    assert all(a["state"] == "done" for a in final.values())
     assert events[-1][1]["state"] == "done"
 
 
