@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import Any
 
 from reader.articles import StoredArticle
+from reader.engines.breaker import CircuitBreaker
+from reader.engines.breaker import State as BreakerState
 from reader.engines.validate import expected_seconds
 from reader.errors import ReaderError
 from reader.service import Service
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 
 #: Most syntheses a batch may run at once: Microsoft throttles floods from one address.
 MAX_CONCURRENCY = 16
+#: Seconds a batch waits in all for the primary engine's circuit breaker to close (an outage,
+#: or Microsoft throttling us) before it lets the fallback engine read the rest.
+PRIMARY_WAIT = 600.0
+#: How often a waiting batch looks at a breaker whose trial call is under way.
+_TRIAL_POLL = 0.05
 
 
 class State(StrEnum):
@@ -121,6 +128,7 @@ class BatchOptions:
     concurrency: int = 2
     pin: bool = True
     dry_run: bool = False
+    primary_wait: float = PRIMARY_WAIT  # see PRIMARY_WAIT; 0: never wait
 
 
 class Batch:
@@ -134,6 +142,8 @@ class Batch:
         self.options = options
         self._listener = listener or (lambda tally: None)
         self._slots = asyncio.Semaphore(options.concurrency)
+        self._waited = 0.0  # seconds spent waiting for the primary engine, in all
+        self._trying = False  # one of ours is the breaker's trial call
 
     async def run(self, sources: Sequence[Source], problems: Sequence[Problem] = (),
                   tallies: Sequence[Tally] | None = None) -> Summary:
@@ -208,6 +218,10 @@ class Batch:
         await asyncio.gather(*(one(s) for s in stored.segments))
 
     async def _speak(self, segment: Segment, tally: Tally) -> None:
+        opts = self.options
+        cached = await asyncio.to_thread(self.service.speaker.has_primary, segment, opts.voice,
+                                         opts.prosody)
+        trial = not cached and await self._primary_ready()
         try:
             spoken = await self.service.speaker.speak(segment, self.options.voice,
                                                       self.options.prosody)
@@ -226,7 +240,30 @@ class Batch:
             else:
                 tally.new += 1
             tally.audio_ms += spoken.audio.duration_ms
+        finally:
+            if trial:
+                self._trying = False
         self._listener(tally)
+
+    async def _primary_ready(self) -> bool:
+        """Wait while the primary engine's breaker is open, rather than have the offline
+        voice read the rest of the batch; True if this call is to be the breaker's trial.
+        After ``primary_wait`` seconds of waiting in all, the fallback reads on."""
+        breaker: CircuitBreaker | None = getattr(self.service.speaker.engines[0], "breaker",
+                                                 None)
+        while breaker is not None and breaker.state is not BreakerState.CLOSED:
+            if breaker.trial_due and not self._trying:
+                self._trying = True  # the others wait for its verdict
+                return True
+            pause = breaker.retry_after() or _TRIAL_POLL
+            if self._waited + pause > self.options.primary_wait:
+                return False
+            if not self._waited:
+                log.warning("%s is failing; pre-generation waits for it (up to %g s)",
+                            self.service.speaker.engines[0].name, self.options.primary_wait)
+            self._waited += pause
+            await asyncio.sleep(pause)
+        return False
 
     async def _finish(self, source: Source, stored: StoredArticle, tally: Tally) -> None:
         if tally.failed:

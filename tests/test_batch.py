@@ -210,3 +210,19 @@ def test_a_clip_two_pinned_articles_share_stays_pinned_when_one_is_unpinned(
     released, pinned = asyncio.run(unpin_a())
     assert released == SEGMENTS_A - 1 + 1  # A's own sentences and its MP3, not the shared one
     assert pinned == SEGMENTS_B + 1 + 1  # all of B's clips, the shared one included, its MP3
+
+
+def test_a_batch_waits_out_an_edge_outage_instead_of_reading_on_offline(
+        tmp_path: Path, edge: FakeEdgeServer) -> None:
+    folder = articles(tmp_path / "site", a=ARTICLE_A, b=ARTICLE_B)
+    settings = make_settings(tmp_path, edge, READER_EDGE_BREAKER_FAILURES="1",
+                             READER_EDGE_BREAKER_COOLDOWN="0.3")
+    edge.faults.push(Fault.HTTP_503)  # the first request fails: the breaker opens for 0.3 s
+
+    summary, _ = pregen(settings, folder, concurrency=1)
+
+    # The sentence that tripped the breaker was read offline; every other one waited for the
+    # breaker's trial call and was read by edge.
+    assert summary.total("fallback") == 1
+    assert summary.total("new") == SEGMENTS_A + SEGMENTS_B - 1
+    assert edge.stats.refused == 1 and edge.stats.count() == SEGMENTS_A + SEGMENTS_B - 1

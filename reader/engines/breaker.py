@@ -75,6 +75,12 @@ class CircuitBreaker:
             return State.HALF_OPEN
         return State.OPEN
 
+    @property
+    def trial_due(self) -> bool:
+        """Open, cooled down, and no trial call in flight: the next call is the trial."""
+        return self._opened_at is not None and not self._trial_running \
+            and self.retry_after() == 0
+
     def retry_after(self) -> float:
         """Seconds until a trial call is allowed (0 when closed or due)."""
         if self._opened_at is None:
