@@ -22,6 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reader.config import Settings, data_dir
@@ -252,9 +253,36 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid request", _validation_detail(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the address takes, not just one route's
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(exc.status_code, str(exc.detail), _http_detail(exc.status_code),
-                       dict(exc.headers or {}))  # a 405 carries Allow
+                       headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every route matching the request's path (GET and HEAD of a clip are
+    two routes, so OpenAPI has an operation for each)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """CORS whose refused preflight is a problem like every other error, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        return problem(400, "CORS request refused",
+                       f"this request's {refused} is not allowed from a browser here; the"
+                       " service's READER_CORS_ORIGINS lists the sites that may call it")
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -308,7 +336,7 @@ def create_app(settings: Settings, *, engines: list[Engine] | None = None,
     app.add_middleware(ClipHits, read=svc.speaker.cache.read, on_hit=svc.metrics.cache_hit)
     app.add_middleware(RequestMetricsMiddleware, metrics=svc.metrics)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        app.add_middleware(ProblemCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "HEAD", "POST"], allow_headers=["*"],
                            expose_headers=["X-Reader-Engine", "Content-Range", "ETag"])
     _add_page_routes(app, svc, web)

@@ -214,6 +214,17 @@ class CharacterBudget:
                 return
         raise self._refusal(chars, left, _seconds_to_midnight(now))
 
+    def refund(self, key: str, chars: int) -> None:
+        """Give back characters charged for speech that was never made (the synthesis
+        failed); never more than was spent today."""
+        if chars <= 0:
+            return
+        with self._lock:
+            day = _day(self._clock())
+            held = self._spent.get(key)
+            if held is not None and held[0] == day:
+                self._spent.put(key, (day, max(0, held[1] - chars)))
+
     def tracked(self) -> int:
         """How many clients have a budget in memory (at most ``max_clients``)."""
         return len(self._spent)

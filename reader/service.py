@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,11 +260,14 @@ class Service:
 
     async def _warm_one(self, segment: Segment, voice: Voice, prosody: Prosody,
                         client: str) -> None:
+        charged = 0
         try:
             if not await asyncio.to_thread(self.speaker.has_primary, segment, voice, prosody):
                 self.budget.spend(client, len(segment.text))
+                charged = len(segment.text)
                 await self.speaker.speak(segment, voice, prosody)
         except ReaderError as exc:  # a warm-up failure only means a later cold start
+            self.budget.refund(client, charged)
             log.info("warm start of segment %d skipped: %s", segment.index, exc)
 
     # ------------------------------------------------------------ clips
@@ -288,10 +291,23 @@ class Service:
         ``NoEngineAvailable`` if nothing can speak it."""
         segment, voice, prosody = self.clip_source(key)
         self.limiter.check(client)
+        charge = _Charge(self.budget, client, 0)
         if not self.speaker.in_flight(key):  # joining a synthesis under way costs nothing
             self.budget.spend(client, len(segment.text))
+            charge.chars = len(segment.text)
         broadcast = self.speaker.stream(segment, voice, prosody)
-        return await _first_bytes(broadcast)
+        if charge.chars:
+            self._background(_refund_if_failed(broadcast, charge))
+        try:
+            return await _first_bytes(broadcast)
+        except ReaderError:
+            charge.refund()  # now, not when the task above gets round to it
+            raise
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._warming.add(task)  # cancelled with the warm-ups at shutdown
+        task.add_done_callback(self._warming.discard)
 
     # ------------------------------------------------------------ whole-article outputs
 
@@ -301,24 +317,31 @@ class Service:
         What is lacking is charged to ``client``'s daily budget first, all or nothing
         (``None``: an editor's batch, not charged)."""
         voice = self.speaker.voices.get(stored.voice)
-        if client is not None:
-            await self._charge(stored, voice, client)
+        charged = 0 if client is None else await self._charge(stored, voice, client)
         slots = asyncio.Semaphore(self.settings.edge_connections)
 
         async def one(segment: Segment) -> tuple[Segment, Spoken]:
             async with slots:
                 return segment, await self.speaker.speak(segment, voice, stored.prosody)
 
-        return list(await asyncio.gather(*(one(s) for s in stored.segments)))
+        try:
+            return list(await asyncio.gather(*(one(s) for s in stored.segments)))
+        except ReaderError:
+            if client is not None:  # what is still missing was not made: not charged
+                left = await asyncio.to_thread(self._uncached, stored, voice)
+                self.budget.refund(client, min(charged, left))
+            raise
 
-    async def _charge(self, stored: StoredArticle, voice: Voice, client: str) -> None:
-        """Spend the budget for the segments no engine's clip is cached for (as warm-up does);
-        ``BudgetExceeded`` before anything is synthesised."""
-        def uncached() -> int:
-            return sum(len(segment.text) for segment in stored.segments
-                       if not self.speaker.has_primary(segment, voice, stored.prosody))
+    async def _charge(self, stored: StoredArticle, voice: Voice, client: str) -> int:
+        """Spend the budget for the segments the primary engine's clip is missing for (as
+        warm-up does); ``BudgetExceeded`` before anything is synthesised. Returns the charge."""
+        chars = await asyncio.to_thread(self._uncached, stored, voice)
+        self.budget.spend(client, chars)
+        return chars
 
-        self.budget.spend(client, await asyncio.to_thread(uncached))
+    def _uncached(self, stored: StoredArticle, voice: Voice) -> int:
+        return sum(len(segment.text) for segment in stored.segments
+                   if not self.speaker.has_primary(segment, voice, stored.prosody))
 
     async def article_audio(self, stored: StoredArticle, client: str | None) -> ArticleAudio:
         """The whole article as one MP3 with tags and chapters: made from its clips once,
@@ -372,6 +395,27 @@ def _article_audio_key(tags: Tags, spoken: Sequence[tuple[Segment, Spoken]]) -> 
     for segment, clip in spoken:
         parts += [clip.key, str(segment.paragraph), segment.kind.value, segment.text]
     return derived_key("article.mp3", parts)
+
+
+@dataclass(slots=True)
+class _Charge:
+    """Characters charged to a client for a synthesis; refunded once if it fails."""
+
+    budget: CharacterBudget
+    client: str
+    chars: int
+
+    def refund(self) -> None:
+        self.budget.refund(self.client, self.chars)
+        self.chars = 0
+
+
+async def _refund_if_failed(broadcast: Broadcast[Spoken], charge: _Charge) -> None:
+    """A synthesis that failed (no engine could speak) is not charged."""
+    try:
+        await broadcast.result()
+    except ReaderError:
+        charge.refund()
 
 
 async def _first_bytes(broadcast: Broadcast[Spoken]) -> Streamed:

@@ -1006,6 +1006,18 @@ def test_daily_budget_refuses_new_speech_but_cached_clips_still_play(make_api: M
     assert api.edge.stats.count() == 1
 
 
+def test_speech_no_engine_could_make_is_not_charged(make_api: MakeApi) -> None:
+    # TITLE is 7 characters: a budget of 10 covers it once, so a charge kept for the failed
+    # attempt would refuse the second.
+    api = make_api(READER_DAILY_CHARS="10", READER_ENGINES="edge",
+                   READER_EDGE_BREAKER_FAILURES="100")
+    manifest = api.register(text=TEXT, plain=True)
+    api.edge.faults.always(Fault.HTTP_503)
+    problem(api.client.get(manifest["segments"][0]["audio"]), 503)
+    api.edge.faults.clear()
+    assert api.client.get(manifest["segments"][0]["audio"]).status_code == 200
+
+
 # ---------------------------------------------------------------- editor and admin endpoints
 
 
@@ -1061,6 +1073,7 @@ def test_cors_allows_only_configured_origins(make_api: MakeApi) -> None:
     refused = client.options(f"{API}/articles",
                              headers={"Origin": "https://evil.example", **preflight})
     assert "access-control-allow-origin" not in refused.headers
+    problem(refused, 400, "origin", "READER_CORS_ORIGINS")
 
 
 def test_no_cors_without_configured_origins(make_api: MakeApi) -> None:
@@ -1083,4 +1096,7 @@ def test_wrong_method_is_a_405_problem_with_allow(make_api: MakeApi) -> None:
     assert response.headers["allow"] == "POST"
     response = client.delete(f"{API}/audio/{'0' * 64}.mp3")
     problem(response, 405)
-    assert "GET" in response.headers["allow"].split(", ")
+    assert response.headers["allow"] == "GET, HEAD"
+    response = client.post(f"{API}/articles/{'0' * 32}/audio.mp3")
+    problem(response, 405)
+    assert response.headers["allow"] == "GET, HEAD"

@@ -179,6 +179,18 @@ def test_a_refused_spend_charges_nothing_and_says_what_is_left() -> None:
     budget.spend("a", 300)
 
 
+def test_a_refund_gives_back_at_most_what_was_spent_today() -> None:
+    clock = FakeClock(unix("2025-03-01T12:00:00"))
+    budget = CharacterBudget(1000, clock=clock)
+    budget.spend("a", 700)
+    budget.refund("a", 200)
+    assert budget.remaining("a") == 500
+    budget.refund("a", 5000)
+    assert budget.remaining("a") == 1000
+    budget.refund("b", 10)  # never charged: nothing to give back
+    assert budget.remaining("b") == 1000
+
+
 def test_cached_text_is_free_even_on_an_empty_budget() -> None:
     budget = CharacterBudget(10, clock=FakeClock(unix("2025-03-01T08:00:00")))
     budget.spend("a", 10)
