@@ -559,6 +559,7 @@ def _add_editor_routes(app: FastAPI, svc: Service, jobs: Jobs) -> None:
         """The audio check report for the job's articles: risky sentences with their audio.
         No token (an editor opens it in a browser); the job id is unguessable."""
         svc.limiter.check(_client(request, svc))
+        await asyncio.to_thread(jobs.store.state, job_id)  # 404 for an unknown job
 
         def build() -> str:
             read = [(svc.article(tally.article), tally.label)

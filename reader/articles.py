@@ -166,6 +166,11 @@ class ArticleStore:
                              prosody=Prosody(rate, volume, pitch),
                              segments=tuple(_segment(d) for d in json.loads(row[9])))
 
+    def exists(self, ident: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM articles WHERE id = ?",
+                                    (ident,)).fetchone() is not None
+
     def record_clips(self, ident: str, keys: Iterable[tuple[int, str]]) -> None:
         """Remember which segment each clip key belongs to (keys change with the lexicon)."""
         with self._lock:
@@ -279,6 +284,13 @@ class ArticleStore:
             row = self._db.execute("SELECT audio_key FROM pinned_articles WHERE article = ?",
                                    (ident,)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
+
+    def source_of(self, ident: str) -> str | None:
+        """The source (path or URL identity) that reads as article ``ident`` now, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT source FROM editions WHERE article = ?"
+                                   " ORDER BY updated DESC LIMIT 1", (ident,)).fetchone()
+        return None if row is None else str(row[0])
 
     def article_for(self, source: str) -> list[str]:
         """Articles a source (path or URL) reads as now, one per voice and prosody."""

@@ -142,8 +142,9 @@ class Batch:
         self.options = options
         self._listener = listener or (lambda tally: None)
         self._slots = asyncio.Semaphore(options.concurrency)
-        self._waited = 0.0  # seconds spent waiting for the primary engine, in all
+        self._wait_until: float | None = None  # the batch's deadline for waiting on the primary
         self._trying = False  # one of ours is the breaker's trial call
+        self._planned: dict[str, float] = {}  # dry run: clips it would make, estimated ms
 
     async def run(self, sources: Sequence[Source], problems: Sequence[Problem] = (),
                   tallies: Sequence[Tally] | None = None) -> Summary:
@@ -207,8 +208,15 @@ class Batch:
         stored, _ = await asyncio.to_thread(self.service.store_article, article, opts.voice,
                                             opts.prosody, url)
         tally.article, tally.segments = stored.id, len(stored.segments)
+        if opts.pin:  # before its clips are made: eviction must never take one in between
+            await asyncio.to_thread(self.service.pin, stored, self._kept_audio(stored))
         self._listener(tally)
         return stored
+
+    def _kept_audio(self, stored: StoredArticle) -> list[str]:
+        """The article's whole-article MP3 from an earlier run, if any: it stays pinned."""
+        made = self.service.store.audio_key(stored.id)
+        return [made] if made else []
 
     async def _speak_all(self, stored: StoredArticle, tally: Tally) -> None:
         async def one(segment: Segment) -> None:
@@ -251,18 +259,19 @@ class Batch:
         After ``primary_wait`` seconds of waiting in all, the fallback reads on."""
         breaker: CircuitBreaker | None = getattr(self.service.speaker.engines[0], "breaker",
                                                  None)
+        loop = asyncio.get_running_loop()
         while breaker is not None and breaker.state is not BreakerState.CLOSED:
             if breaker.trial_due and not self._trying:
                 self._trying = True  # the others wait for its verdict
                 return True
-            pause = breaker.retry_after() or _TRIAL_POLL
-            if self._waited + pause > self.options.primary_wait:
-                return False
-            if not self._waited:
+            if self._wait_until is None:  # one deadline for the whole batch
+                self._wait_until = loop.time() + self.options.primary_wait
                 log.warning("%s is failing; pre-generation waits for it (up to %g s)",
                             self.service.speaker.engines[0].name, self.options.primary_wait)
-            self._waited += pause
-            await asyncio.sleep(pause)
+            left = self._wait_until - loop.time()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(left, breaker.retry_after() or _TRIAL_POLL))
         return False
 
     async def _finish(self, source: Source, stored: StoredArticle, tally: Tally) -> None:
@@ -275,14 +284,11 @@ class Batch:
         self._set(tally, State.PARTIAL if tally.fallback else State.DONE)
 
     async def _pin(self, stored: StoredArticle, tally: Tally) -> None:
-        svc = self.service
+        # The clips were pinned at registration. The whole-article MP3 is made only from the
+        # primary voice; with fallback clips it waits (one made before from the same text is
+        # still right, and stays pinned and in the feed).
         if not tally.fallback:
-            await svc.publish(stored)
-            return
-        # Pin what there is; the whole-article MP3 waits for the primary voice (one made
-        # before from the same text is still right, and stays pinned and in the feed).
-        made = await asyncio.to_thread(svc.store.audio_key, stored.id)
-        await asyncio.to_thread(svc.pin, stored, [made] if made else [])
+            await self.service.publish(stored)
 
     def _new_edition(self, source: Source, stored: StoredArticle, tally: Tally) -> None:
         """Follow the source's edits: when it read as another article before, that reading
@@ -290,11 +296,12 @@ class Batch:
         new reading stay pinned by the new one)."""
         if source.identity is None:
             return
-        store, opts = self.service.store, self.options
-        previous = store.new_edition(source.identity, stored.id, opts.voice.id, opts.prosody)
+        opts = self.options
+        previous = self.service.store.new_edition(source.identity, stored.id, opts.voice.id,
+                                                  opts.prosody)
         tally.replaces = previous
-        if previous and store.is_pinned(previous) and not store.editions_of(previous):
-            self.service.unpin(previous)
+        if previous:
+            self.service.unpin_orphan(previous)
 
     def _estimate(self, article: Article, tally: Tally) -> None:
         """Dry run: which segments would be synthesised, and how long the audio would be."""
@@ -302,13 +309,18 @@ class Batch:
         segments = svc.text.segments(article)
         tally.segments = len(segments)
         for segment in segments:
+            key = svc.speaker.primary_key(segment, voice, prosody)
             cached = svc.speaker.cached(segment, voice, prosody)
             if cached is not None and not cached.fallback:
                 tally.reused += 1
                 tally.audio_ms += cached.audio.duration_ms
+            elif key in self._planned:  # said twice in the batch: made once, then reused
+                tally.reused += 1
+                tally.audio_ms += self._planned[key]
             else:
                 tally.new += 1
-                tally.audio_ms += 1000 * expected_seconds(segment.speak, prosody)
+                self._planned[key] = 1000 * expected_seconds(segment.speak, prosody)
+                tally.audio_ms += self._planned[key]
 
     def _set(self, tally: Tally, state: State, error: str | None = None) -> None:
         tally.state = state

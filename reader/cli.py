@@ -284,6 +284,11 @@ def _batch_settings(args: argparse.Namespace, settings: Settings) -> Settings:
         raise InputError(f"--concurrency must be 1..{MAX_CONCURRENCY}, not {args.concurrency}")
     if args.base_url and not re.match(r"https?://[^/\s]+", args.base_url):
         raise InputError(f"--base-url must be an absolute http(s) URL, not {args.base_url!r}")
+    if args.base_url and not args.out:
+        raise InputError("--base-url says where --out's folder is served from; give --out DIR")
+    if args.dry_run and (args.out or args.report):
+        raise InputError("a dry run makes no audio, so no --out files or --report; drop"
+                         " --dry-run to make them")
     return settings
 
 
@@ -336,7 +341,10 @@ def run_unpin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     service = Service.load(settings)
     try:
         for name in args.articles:
-            for ident in _pinned_as(service, name):
+            for ident in asyncio.run(_pinned_as(service, name)):
+                if not service.store.is_pinned(ident):
+                    out.write(f"{ident} was not pinned\n")
+                    continue
                 released = service.unpin(ident)
                 out.write(f"unpinned {ident}: {released} clips may now be evicted\n")
     finally:
@@ -344,16 +352,20 @@ def run_unpin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
-def _pinned_as(service: Service, name: str) -> list[str]:
-    """The articles ``name`` stands for: the file or URL they were pre-generated from (one
-    per voice), or an article id."""
+async def _pinned_as(service: Service, name: str) -> list[str]:
+    """The articles ``name`` stands for: an article id, or the file, folder or URL they
+    were pre-generated from (one article per voice)."""
     if re.fullmatch(r"[0-9a-f]{32}", name):
+        if not service.store.exists(name):
+            raise InputError(f"{name}: no such article")
         return [name]
-    source = Source(name, url=name) if re.match(r"https?://", name) else Source(name, path=name)
-    found = service.store.article_for(source.identity or name)
+    sources = [Source(name, url=name)] if re.match(r"https?://", name) else (
+        await expand([name], service.fetch_policy))[0]
+    found = [ident for source in sources
+             for ident in service.store.article_for(source.identity or name)]
     if not found:
         raise InputError(f"{name}: no pre-generated article; give an article id (see the"
-                         " manifest) or the file or URL `reader pregen` read it from")
+                         " manifest) or the file, folder or URL `reader pregen` read")
     return found
 
 
@@ -373,14 +385,27 @@ def run_lexicon(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
     if args.action == "remove":
         removed = remove_entry(path, args.word)
         if removed is None:
-            raise InputError(f"{args.word!r} is not in {path}")
+            raise InputError(f"{args.word!r} is not in {path}{_found_in(args.word, settings)}")
         out.write(f"removed {args.word} → {removed} from {path}\n")
     else:
         previous = add_entry(path, args.word, args.say)
         change = f" (was {previous})" if previous is not None else ""
         out.write(f"{args.word} → {args.say.strip()}{change} in {path}\n")
-    out.write("run `reader pregen` again: only the sentences with this word are made anew\n")
+    if path.resolve() not in {p.resolve() for p in settings.lexicon_files}:
+        sys.stderr.write(f"reader: note: {path} is not in READER_LEXICON, so it is not read;"
+                         " add it there\n")
+    else:
+        out.write("run `reader pregen` again: only the sentences with this word are made"
+                  " anew (restart the service to read the lexicon)\n")
     return 0
+
+
+def _found_in(word: str, settings: Settings) -> str:
+    """Where else a word's entry is, for a remove aimed at the wrong file."""
+    for path in settings.lexicon_files:
+        if path.exists() and word in load_lexicon([path]).entries:
+            return f"; it is in {path} (use --file {path})"
+    return ""
 
 
 # ---------------------------------------------------------------- serve

@@ -102,8 +102,19 @@ def finished_line(tally: Tally, dry_run: bool = False) -> str:
 
 
 def _reason(label: str, error: str | None) -> str:
-    """The error without the label it may start with already ("x.txt: no such file")."""
-    return (error or "see the summary").removeprefix(f"{label}: ")
+    """The error without the label it may start with already ("x.txt: no such file",
+    "x.txt has no articles")."""
+    return (error or "see the summary").removeprefix(f"{label}: ").removeprefix(f"{label} ")
+
+
+def counted(n: int, noun: str) -> str:
+    """1 article, 2 articles."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+#: The same failure for more inputs than this is one line with a count, not a line each
+#: (a sitemap of 500 URLs on a site that is down).
+SAME_FAILURE_LINES = 3
 
 
 # ---------------------------------------------------------------- the summary table
@@ -140,10 +151,12 @@ def summary_table(summary: Summary, title_columns: int = 36) -> str:
     """The table printed at the end: a row per article, totals, then every failure."""
     new_head = "to make" if summary.dry_run else "new"
     heads = ["article", "state", "segments", new_head, "reused", "minutes"]
-    rows = [[clip_to(t.title or t.label, title_columns), t.state.value, str(t.segments),
+    rows = [[clip_to(t.title or t.label, title_columns), _state(t, summary.dry_run),
+             str(t.segments),
              str(t.new), str(t.reused), minutes(t.audio_ms)] for t in summary.tallies]
     ok = sum(t.state is State.DONE for t in summary.tallies)
-    total = [f"{len(summary.tallies)} articles, {ok} done", "",
+    done = "ready" if summary.dry_run else "done"
+    total = [f"{counted(len(summary.tallies), 'article')}, {ok} {done}", "",
              str(int(summary.total("segments"))), str(int(summary.total("new"))),
              str(int(summary.total("reused"))), minutes(summary.total("audio_ms"))]
     widths = [max(width(row[i]) for row in [heads, *rows, total]) for i in range(len(heads))]
@@ -157,6 +170,10 @@ def summary_table(summary: Summary, title_columns: int = 36) -> str:
     return "\n".join(out) + "\n"
 
 
+def _state(tally: Tally, dry_run: bool) -> str:
+    return "ready" if dry_run and tally.state is State.DONE else tally.state.value
+
+
 def _notes(summary: Summary) -> list[str]:
     notes: list[str] = []
     fallback = int(summary.total("fallback"))
@@ -165,14 +182,28 @@ def _notes(summary: Summary) -> list[str]:
                      " but run again when the primary voice is back to replace them.")
     replaced = sum(t.replaces is not None for t in summary.tallies)
     if replaced:
-        notes.append(f"{replaced} articles changed since their last run: only their changed"
-                     " sentences were made again (the reused column counts the rest).")
+        notes.append(f"{counted(replaced, 'article')} changed since the last run: only the"
+                     " changed sentences were made again (the reused column counts the rest).")
     failures = [(t.label, _reason(t.label, t.error or t.state.value)) for t in summary.tallies
                 if t.state in {State.FAILED, State.PARTIAL, State.CANCELLED}]
     failures += [(p.label, _reason(p.label, p.message)) for p in summary.problems]
     if failures:
         notes.append(f"{len(failures)} failed:")
-        notes += [f"  {label}: {message}" for label, message in failures]
+        notes += _failure_lines(failures)
     notes.append("dry run: nothing was synthesised or stored" if summary.dry_run
                  else f"took {clock_time(summary.seconds)}")
     return notes
+
+
+def _failure_lines(failures: list[tuple[str, str]]) -> list[str]:
+    """A line per failure; the same reason for many inputs once, with a count."""
+    by_reason: dict[str, list[str]] = {}
+    for label, reason in failures:
+        by_reason.setdefault(reason, []).append(label)
+    lines: list[str] = []
+    for reason, labels in by_reason.items():
+        if len(labels) <= SAME_FAILURE_LINES:
+            lines += [f"  {label}: {reason}" for label in labels]
+        else:
+            lines.append(f"  {labels[0]} and {len(labels) - 1} more: {reason}")
+    return lines

@@ -206,8 +206,8 @@ async def fetch_page(
     # An empty allowlist means the operator has not opted in; say so rather than "not allowed".
     if not policy.allow_hosts:
         raise FetchDisabled(
-            "reading articles by URL is turned off on this server (no sites are allowed); "
-            "paste the article's text instead"
+            "reading articles by URL is turned off here (no sites are allowed: the operator"
+            " lists them in READER_FETCH_ALLOW); send the article's text instead"
         )
     try:
         # One deadline for everything: a site cannot stretch it with a chain of slow redirects.

@@ -157,9 +157,11 @@ class JobStore:
         return [(int(position), None if source is None else Source.from_json(json.loads(source)),
                  Tally.from_json(json.loads(tally))) for position, source, tally in rows]
 
-    def save(self, ident: str, tallies: Mapping[int, Tally]) -> None:
-        """Write these articles' progress (position -> tally) in one transaction."""
-        rows = [(json.dumps(t.to_json(), ensure_ascii=False), ident, position)
+    def save(self, ident: str, tallies: Mapping[int, Mapping[str, object]]) -> None:
+        """Write these articles' progress (position -> ``Tally.to_json()``) in one
+        transaction. JSON, not tallies: the runner snapshots them on the event loop, where
+        they change."""
+        rows = [(json.dumps(t, ensure_ascii=False), ident, position)
                 for position, t in tallies.items()]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -258,6 +260,8 @@ class Jobs:
         self._runner: asyncio.Task[None] | None = None
         self._current: tuple[str, asyncio.Task[None]] | None = None
         self._changed: dict[str, asyncio.Event] = {}
+        self._saving = asyncio.Lock()
+        self._cancelled: set[str] = set()  # cancelled while this process ran them
 
     def start(self) -> None:
         """Start the runner (idempotent) and take up the jobs a restart interrupted."""
@@ -302,10 +306,10 @@ class Jobs:
         if not self.store.set_state(ident, JobState.CANCELLED, "cancelled by request"):
             self.store.state(ident)  # UnknownJob for a wrong id; an ended job stays as it is
             return
+        self._cancelled.add(ident)  # from now on, every save says so (see _save)
+        self._mark_cancelled(ident)
         if self._current is not None and self._current[0] == ident:
             self._current[1].cancel()
-        else:  # still queued: its articles were never started
-            self._mark_cancelled(ident)
         self._notify(ident)
 
     def watch(self, ident: str) -> asyncio.Event:
@@ -355,8 +359,7 @@ class Jobs:
             await asyncio.to_thread(store.set_state, ident,
                                     JobState.FAILED if failed else JobState.DONE)
         except asyncio.CancelledError:
-            if await asyncio.to_thread(store.state, ident) is JobState.CANCELLED:
-                await asyncio.to_thread(self._mark_cancelled, ident)
+            if ident in self._cancelled:  # its articles were marked by cancel() and _save
                 return
             raise  # shutdown: left 'running', taken up again at the next start
         except ReaderError as exc:  # the voice went away with a restart, say
@@ -387,27 +390,36 @@ class Jobs:
                                prosody=Prosody(rate=request.rate),
                                concurrency=self.concurrency, pin=request.pin)
         batch = Batch(self.service, options, listener=changed)
-        saver = asyncio.create_task(self._save_every(ident, dirty))
+        stop = asyncio.Event()
+        saver = asyncio.create_task(self._save_every(ident, dirty, stop))
         try:
             await batch.run([s for _, s, _ in runnable], (), tallies=[t for _, _, t in runnable])
         finally:
-            saver.cancel()
+            stop.set()  # not cancelled: a save under way finishes before the last one
             await asyncio.gather(saver, return_exceptions=True)
             await self._save(ident, dirty)
         return any(tally.state is not State.DONE for _, _, tally in rows)
 
-    async def _save_every(self, ident: str, dirty: dict[int, Tally]) -> None:
+    async def _save_every(self, ident: str, dirty: dict[int, Tally],
+                          stop: asyncio.Event) -> None:
         """Write progress a few times a second, off the loop, and tell the watchers."""
-        while True:
-            await asyncio.sleep(SAVE_EVERY)
-            await self._save(ident, dirty)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), SAVE_EVERY)
+            except TimeoutError:
+                await self._save(ident, dirty)
 
     async def _save(self, ident: str, dirty: dict[int, Tally]) -> None:
-        if not dirty:
-            return
-        batch = dict(dirty)
-        dirty.clear()
-        await asyncio.to_thread(self.store.save, ident, batch)
+        async with self._saving:  # in order: an older snapshot never lands after a newer one
+            if not dirty:
+                return
+            if ident in self._cancelled:  # a save after the cancel must not undo it
+                for tally in dirty.values():
+                    if tally.state not in FINISHED:
+                        tally.state, tally.error = State.CANCELLED, "cancelled"
+            snapshot = {position: tally.to_json() for position, tally in dirty.items()}
+            dirty.clear()
+            await asyncio.to_thread(self.store.save, ident, snapshot)
         self._notify(ident)
 
     def _mark_cancelled(self, ident: str) -> None:
@@ -416,4 +428,4 @@ class Jobs:
                       if tally.state not in FINISHED}
         for tally in unfinished.values():
             tally.state, tally.error = State.CANCELLED, "cancelled"
-        self.store.save(ident, unfinished)
+        self.store.save(ident, {position: t.to_json() for position, t in unfinished.items()})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -23,10 +24,19 @@ from reader.cache import write_atomic
 from reader.errors import InputError, ReaderError
 from reader.pipeline import Spoken
 from reader.podcast import Channel, Episode, podcast_rss
-from reader.report import CheckedArticle, CheckRow, check_report, data_uri, risks_of
+from reader.report import (
+    CheckedArticle,
+    CheckRow,
+    check_report,
+    data_uri,
+    entry_word,
+    risks_of,
+)
 from reader.service import API, Service
 from reader.types import Kind, Segment
 
+#: The files ``--out`` writes per article.
+OUTPUT_SUFFIXES = (".mp3", ".vtt", ".json")
 #: Characters of the article's opening used as an episode's description.
 DESCRIPTION_CHARS = 200
 
@@ -57,8 +67,21 @@ def opening(stored: StoredArticle, limit: int = DESCRIPTION_CHARS) -> str:
     return text
 
 
-def episode(stored: StoredArticle, audio_url: str, size: int, duration_ms: float) -> Episode:
-    return Episode(guid=stored.id, title=stored.title or stored.id, audio_url=audio_url,
+def episode_guid(service: Service, stored: StoredArticle) -> str:
+    """An episode's id: the same for every edit of a page (its source, voice and speed), so
+    a podcast app updates the episode instead of listing each edit as a new one; the
+    article id for an article with no source to follow."""
+    source = service.store.source_of(stored.id)
+    if source is None:
+        return stored.id
+    payload = json.dumps([source, stored.voice, stored.prosody.key()], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def episode(service: Service, stored: StoredArticle, audio_url: str, size: int,
+            duration_ms: float) -> Episode:
+    return Episode(guid=episode_guid(service, stored), title=stored.title or stored.id,
+                   audio_url=audio_url,
                    audio_bytes=size, duration_ms=round(duration_ms), published=stored.published,
                    link=stored.url, description=opening(stored) or None)
 
@@ -66,8 +89,8 @@ def episode(stored: StoredArticle, audio_url: str, size: int, duration_ms: float
 def service_feed(service: Service, base_url: str) -> bytes:
     """The podcast feed of every pinned article whose whole-article MP3 is made."""
     base = base_url.rstrip("/")
-    episodes = [episode(p.article, f"{base}{API}/audio/{p.key}.mp3", p.size, p.duration_ms)
-                for p in service.store.published()]
+    episodes = [episode(service, p.article, f"{base}{API}/audio/{p.key}.mp3", p.size,
+                        p.duration_ms) for p in service.store.published()]
     return podcast_rss(channel(service, base, f"{base}{API}/podcast.xml"), episodes)
 
 
@@ -85,8 +108,13 @@ async def publish_folder(service: Service, summary: Summary, folder: Path,
     notes: list[str] = []
     base = (base_url or "").rstrip("/")
     for tally in summary.tallies:
+        if tally.state is State.PARTIAL:
+            notes.append(f"{tally.label}: outputs not written: some sentences have only the"
+                         " fallback voice; run again when the primary voice is back")
         if tally.state is not State.DONE or tally.article is None:
             continue
+        if tally.replaces:  # the page was edited: its old files go
+            _remove_outputs(folder, tally.replaces)
         try:
             episodes.append(await _write_article(service, service.article(tally.article),
                                                  folder, base))
@@ -101,6 +129,11 @@ async def publish_folder(service: Service, summary: Summary, folder: Path,
     return notes
 
 
+def _remove_outputs(folder: Path, ident: str) -> None:
+    for suffix in OUTPUT_SUFFIXES:
+        (folder / f"{ident}{suffix}").unlink(missing_ok=True)
+
+
 async def _write_article(service: Service, stored: StoredArticle, folder: Path,
                          base: str) -> Episode:
     """``<id>.mp3``, ``<id>.vtt`` and ``<id>.json``; the article's podcast episode."""
@@ -111,7 +144,7 @@ async def _write_article(service: Service, stored: StoredArticle, folder: Path,
     _write(folder / f"{stored.id}.vtt", captions.encode("utf-8"))
     _write(folder / f"{stored.id}.json",
            json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    return episode(stored, f"{base}/{stored.id}.mp3" if base else f"{stored.id}.mp3",
+    return episode(service, stored, f"{base}/{stored.id}.mp3" if base else f"{stored.id}.mp3",
                    len(made.data), made.duration_ms)
 
 
@@ -142,10 +175,12 @@ def checked_article(service: Service, stored: StoredArticle, label: str, *,
         if not (risks := risks_of(segment)):
             continue
         found, speak = speaker.heard(segment, voice, stored.prosody)
+        tokens = [(t.word, t.start, t.end) for t in service.text.words.tokens(segment.text)]
         rows.append(CheckRow(segment, speak, risks, _player_source(service, stored, segment,
                                                                    found, inline),
                              found.engine if found else None,
-                             round(found.audio.duration_ms) if found else None))
+                             round(found.audio.duration_ms) if found else None,
+                             entry_word(segment.text, risks[0], tokens)))
     return CheckedArticle(title=stored.title or stored.id, label=label,
                           segments=len(stored.segments), rows=tuple(rows))
 

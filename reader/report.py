@@ -54,6 +54,7 @@ __all__ = [
     "Risk",
     "check_report",
     "data_uri",
+    "entry_word",
     "lexicon_command",
     "load_polyphones",
     "parse_polyphones",
@@ -311,6 +312,7 @@ class CheckRow:
     audio: str | None  # URL or data: URI of its clip; None if it has no audio
     engine: str | None  # name of the engine that spoke it
     duration_ms: int | None  # how long the clip lasts
+    entry: str | None = None  # the word a lexicon entry for the first risk names (entry_word)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,9 +338,36 @@ def _shell_word(word: str) -> str:
     return word if _BARE_WORD.fullmatch(word) else shlex.quote(word)
 
 
-def lexicon_command(risk: Risk) -> str:
-    """The command line that adds a lexicon entry for ``risk``'s word, for the editor to edit."""
-    return f"reader lexicon add {_shell_word(risk.word)} {_shell_word(risk.say)}"
+def lexicon_command(risk: Risk, word: str | None = None) -> str:
+    """The command line that adds a lexicon entry for ``risk``'s word (or ``word``, the whole
+    word around it), for the editor to edit."""
+    word = word or risk.word
+    say = risk.say if risk.kind == "lexicon" else word
+    return f"reader lexicon add {_shell_word(word)} {_shell_word(say)}"
+
+
+def entry_word(text: str, risk: Risk, tokens: Sequence[tuple[str, int, int]]) -> str | None:
+    """The word a lexicon entry for a polyphonic or rare character should name: entries
+    replace whole words, so 单 alone would never fix 成绩单, and an entry for a character
+    standing alone (为) would change it everywhere. The jieba word holding the character;
+    a one-character word joined with its neighbour, so the entry fires only in that phrase.
+    ``tokens`` are (word, start, end) tiling ``text``; None for other kinds of risk."""
+    if risk.kind not in ("polyphone", "rare") or (at := text.find(risk.word)) < 0:
+        return None
+    for position, (word, start, end) in enumerate(tokens):
+        if start <= at < end:
+            if len(word) > 1:
+                return word
+            after = tokens[position + 1][0] if position + 1 < len(tokens) else ""
+            before = tokens[position - 1][0] if position > 0 else ""
+            if _is_han_word(after):
+                return word + after
+            return before + word if _is_han_word(before) else word
+    return None
+
+
+def _is_han_word(word: str) -> bool:
+    return bool(word) and all("\u4e00" <= ch <= "\u9fff" for ch in word)
 
 
 # ---------------------------------------------------------------- the HTML page
@@ -398,9 +427,11 @@ def _player(row: CheckRow) -> str:
     index = row.segment.index
     if row.audio is None:
         return '<span class="none">无音频 <span lang="en">no audio</span></span>'
+    # A data: URI is the clip itself: once in the page is enough (no download link).
+    fallback = ("" if row.audio.startswith("data:")
+                else f'<a href="{_e(row.audio)}">下载音频 download</a>')
     return (f'<audio controls preload="none" src="{_e(row.audio)}"'
-            f' aria-label="试听第 {index} 句 / listen to sentence {index}">'
-            f'<a href="{_e(row.audio)}">下载音频 download</a></audio>')
+            f' aria-label="试听第 {index} 句 / listen to sentence {index}">{fallback}</audio>')
 
 
 def _spoken_by(row: CheckRow) -> str:
@@ -409,10 +440,10 @@ def _spoken_by(row: CheckRow) -> str:
     return f'{engine}<br><span class="duration">{seconds}</span>'
 
 
-def _command(risks: Sequence[Risk]) -> str:
-    if not risks:
+def _command(row: CheckRow) -> str:
+    if not row.risks:
         return "—"
-    return f'<code class="command">{_e(lexicon_command(risks[0]))}</code>'
+    return f'<code class="command">{_e(lexicon_command(row.risks[0], row.entry))}</code>'
 
 
 def _row(anchor: str, row: CheckRow) -> str:
@@ -425,7 +456,7 @@ def _row(anchor: str, row: CheckRow) -> str:
             f"<td>{_badges(row.risks)}</td>"
             f'<td class="listen">{_player(row)}</td>'
             f"<td>{_spoken_by(row)}</td>"
-            f"<td>{_command(row.risks)}</td></tr>")
+            f"<td>{_command(row)}</td></tr>")
 
 
 _COLUMNS = ("#", "原文 (触发处高亮)", "朗读文本 Spoken text", "风险 Risks", "试听 Listen",

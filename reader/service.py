@@ -203,10 +203,20 @@ class Service:
             if released := self.store.pin(stored.id, keys):
                 self.speaker.cache.unpin(released)
 
+    def unpin_orphan(self, ident: str) -> int:
+        """Unpin an article no source reads as any more (an edited page's old reading), in
+        one step with the check; returns the clips released (0 if it is still wanted)."""
+        with self._pins:
+            if not self.store.is_pinned(ident) or self.store.editions_of(ident):
+                return 0
+            released = self.store.unpin(ident)
+            self.speaker.cache.unpin(released)
+        return len(released)
+
     async def publish(self, stored: StoredArticle) -> ArticleAudio:
         """Pin a pre-generated article with its whole-article MP3 (made now if need be), and
         record the MP3 for the podcast feed. Not charged: editors' batches are trusted."""
-        made = await self.article_audio(stored, None)
+        made = await self.article_audio(stored, None, pin=True)
         await asyncio.to_thread(self.pin, stored, [made.key])
         await asyncio.to_thread(self.store.set_audio, stored.id, made.key, len(made.data),
                                 made.duration_ms)
@@ -343,9 +353,11 @@ class Service:
         return sum(len(segment.text) for segment in stored.segments
                    if not self.speaker.has_primary(segment, voice, stored.prosody))
 
-    async def article_audio(self, stored: StoredArticle, client: str | None) -> ArticleAudio:
+    async def article_audio(self, stored: StoredArticle, client: str | None, *,
+                            pin: bool = False) -> ArticleAudio:
         """The whole article as one MP3 with tags and chapters: made from its clips once,
-        then kept in the cache under a key derived from the clips and the tags."""
+        then kept in the cache under a key derived from the clips and the tags (``pin``: stored
+        pinned, for ``publish``, which records the pin)."""
         spoken = await self.spoken(stored, client)
         voice = self.speaker.voices.get(stored.voice)
         tags = Tags(title=stored.title or "", site=stored.source, date=stored.published,
@@ -355,12 +367,14 @@ class Service:
         duration = placed[-1].end_ms if placed else 0.0
         hit = await asyncio.to_thread(self.speaker.cache.get, key)
         if hit is not None:
+            if pin:
+                await asyncio.to_thread(self.speaker.cache.pin, [key])
             return ArticleAudio(key, hit.audio.data, duration)
         clips = [(Part.of(segment, s.audio), s.audio.data) for segment, s in spoken]
         texts = [segment.text for segment, _ in spoken]
         data = await asyncio.to_thread(article_mp3, clips, tags, texts=texts)
         audio = Audio(data, duration, "article", voice.id)
-        await asyncio.to_thread(self.speaker.cache.store, key, audio)  # publish() pins it
+        await asyncio.to_thread(self.speaker.cache.store, key, audio, pin)
         return ArticleAudio(key, data, duration)
 
     async def captions(self, stored: StoredArticle, client: str | None) -> str:

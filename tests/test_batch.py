@@ -7,6 +7,7 @@ engine. Articles are small text files in a temporary folder, read through ``read
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def articles(folder: Path, **texts: str) -> Path:
 
 
 def pregen(settings: Settings, *inputs: str | Path, dry_run: bool = False,
-           concurrency: int = 2) -> tuple[Summary, dict[str, int]]:
+           concurrency: int = 2, primary_wait: float = 600.0
+           ) -> tuple[Summary, dict[str, int]]:
     """Run one batch on a fresh service; the summary and the cache's clip/pin counts."""
     async def run() -> tuple[Summary, dict[str, int]]:
         service = Service.load(settings)
@@ -61,7 +63,8 @@ def pregen(settings: Settings, *inputs: str | Path, dry_run: bool = False,
             sources, problems = await expand([str(i) for i in inputs],
                                              FetchPolicy(allow_hosts=frozenset()))
             options = BatchOptions(voice=service.speaker.voices.get(None), prosody=Prosody(),
-                                   concurrency=concurrency, dry_run=dry_run)
+                                   concurrency=concurrency, dry_run=dry_run,
+                                   primary_wait=primary_wait)
             summary = await Batch(service, options).run(sources, problems)
             stats = service.speaker.cache.stats()
             return summary, {"clips": stats.clips, "pinned": stats.pinned,
@@ -226,3 +229,20 @@ def test_a_batch_waits_out_an_edge_outage_instead_of_reading_on_offline(
     assert summary.total("fallback") == 1
     assert summary.total("new") == SEGMENTS_A + SEGMENTS_B - 1
     assert edge.stats.refused == 1 and edge.stats.count() == SEGMENTS_A + SEGMENTS_B - 1
+
+
+def test_the_wait_for_edge_is_one_deadline_for_the_whole_batch(
+        tmp_path: Path, edge: FakeEdgeServer) -> None:
+    folder = articles(tmp_path / "site", a=ARTICLE_A, b=ARTICLE_B)
+    settings = make_settings(tmp_path, edge, READER_EDGE_BREAKER_FAILURES="1",
+                             READER_EDGE_BREAKER_COOLDOWN="60")
+    edge.faults.push(Fault.HTTP_503)  # the breaker opens for a minute
+
+    started = time.monotonic()
+    summary, _ = pregen(settings, folder, concurrency=4, primary_wait=0.5)
+
+    # The sentences waiting at once share the half second, waited in full, then the offline
+    # voice reads on (the three that were already on their way to edge were read by it).
+    assert 0.5 <= time.monotonic() - started < 10
+    assert summary.total("fallback") >= SEGMENTS_A + SEGMENTS_B - 3
+    assert summary.total("fallback") + summary.total("new") == SEGMENTS_A + SEGMENTS_B

@@ -68,7 +68,7 @@ def test_the_summary_lines_up_chinese_titles_and_lists_every_failure() -> None:
     assert len({width(line.split("  done")[0]) for line in rows[2:4]}) == 1  # aligned
     assert "…" in rows[3]
     assert lines[6].split()[-4:] == ["6", "3", "3", "2.0"]
-    assert "1 articles changed since their last run" in lines[7]
+    assert "1 article changed since the last run" in lines[7]
     assert lines[8:11] == ["2 failed:", "  c.txt: nothing to read", "  x.txt: no such file"]
     assert lines[-1] == "took 1:05"
 
@@ -82,3 +82,18 @@ def test_dry_run_summary_says_to_make_and_that_nothing_was_stored() -> None:
 def test_helpers() -> None:
     assert clock_time(59.6) == "1:00" and clock_time(3725) == "1:02:05"
     assert width("ab中文") == 6 and clip_to("中文中文", 5) == "中文…"
+
+
+def test_the_same_failure_for_many_inputs_is_one_line() -> None:
+    down = [Tally(f"https://site.example/{n}.html", State.FAILED, error="the site is down")
+            for n in range(5)]
+    lines = summary_table(Summary(down)).splitlines()
+    assert lines[-3:] == ["5 failed:",
+                          "  https://site.example/0.html and 4 more: the site is down",
+                          "took 0:00"]
+    assert "5 articles, 0 done" in summary_table(Summary(down))
+
+
+def test_a_dry_run_lists_articles_as_ready() -> None:
+    table = summary_table(Summary([Tally("a.txt", State.DONE, new=2)], dry_run=True))
+    assert table.splitlines()[2].split()[1] == "ready" and "1 article, 1 ready" in table

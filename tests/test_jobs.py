@@ -8,8 +8,7 @@ edge is the fake server on loopback.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,15 +75,21 @@ def job_body(**extra: Any) -> dict[str, Any]:
                          {"text": ARTICLE_B, "plain": True, "label": "cms-2"}], **extra}
 
 
-def wait_for(client: TestClient, job: str, *states: str, timeout: float = 60) -> dict[str, Any]:
-    """Poll the job's status until it is in one of ``states``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status: dict[str, Any] = client.get(f"{API}/jobs/{job}", headers=AUTH).json()
-        if status["state"] in states:
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.02)
+def wait_until(client: TestClient, job: str,
+               done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """Follow the job's event stream (no polling) until ``done(status)``; the full status."""
+    with client.stream("GET", f"{API}/jobs/{job}/events", headers=AUTH) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                status: dict[str, Any] = client.get(f"{API}/jobs/{job}", headers=AUTH).json()
+                if done(status):
+                    return status
+    raise AssertionError(f"the job's events ended first: {status}")
+
+
+def wait_for(client: TestClient, job: str, *states: str) -> dict[str, Any]:
+    """Follow the job until it is in one of ``states``."""
+    return wait_until(client, job, lambda status: status["state"] in states)
 
 
 def test_a_job_needs_a_token_and_a_valid_body(app_settings: Settings,
@@ -170,14 +175,21 @@ def test_a_cancelled_job_stops_and_keeps_what_it_made(
     edge.first_byte_delay = 0.2
     with running(app_settings, pipeline) as client:
         job = client.post(f"{API}/jobs", json=job_body(), headers=AUTH).json()["id"]
-        wait_for(client, job, "running")
+        made = wait_until(client, job, lambda status: status["progress"]["spoken"] >= 1)
         status = client.post(f"{API}/jobs/{job}/cancel", headers=AUTH).json()
         assert status["state"] == "cancelled"
-        final = wait_for(client, job, "cancelled")
-        assert all(a["state"] in {"done", "cancelled"} for a in final["articles"])
+        assert all(a["state"] in {"done", "cancelled"} for a in status["articles"])
+        asked = edge.stats.count()
         again = client.post(f"{API}/jobs/{job}/cancel", headers=AUTH).json()
         assert again["state"] == "cancelled"
-    assert edge.stats.count() < SEGMENTS
+        # What was made before the cancel is kept: its clip plays from the cache.
+        first = next(a for a in made["articles"] if a["new"])
+        manifest = client.get(first["manifest"]).json()
+        assert any(s["duration_ms"] for s in manifest["segments"])
+        final = client.get(f"{API}/jobs/{job}", headers=AUTH).json()
+        assert all(a["state"] in {"done", "cancelled"} for a in final["articles"])
+    # Syntheses under way at the cancel finish (and are stored); none starts after it.
+    assert edge.stats.count() == asked < SEGMENTS
 
 
 def test_a_job_survives_a_restart_and_synthesises_nothing_twice(
@@ -185,10 +197,7 @@ def test_a_job_survives_a_restart_and_synthesises_nothing_twice(
     edge.first_byte_delay = 0.1
     with running(app_settings, pipeline) as client:
         job = client.post(f"{API}/jobs", json=job_body(), headers=AUTH).json()["id"]
-        deadline = time.monotonic() + 30
-        while client.get(f"{API}/jobs/{job}", headers=AUTH).json()["progress"]["spoken"] < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(client, job, lambda status: status["progress"]["spoken"] >= 2)
     # Stopped mid-job: the store says it is still running, with some of its clips made.
     store = JobStore(app_settings.cache_dir / "jobs.sqlite")
     between = store.status(job)
@@ -233,7 +242,8 @@ def test_pinned_articles_make_a_podcast_and_can_be_unpinned(
         assert feed.headers["content-type"].startswith("application/rss+xml")
         parsed = feedparser.parse(feed.content)
         assert not parsed.bozo and parsed.feed.title == "重庆新闻听"
-        assert {e.id for e in parsed.entries} == set(ids)
+        titles = {e.title: e.id for e in parsed.entries}
+        assert set(titles) == {"夜间公交试运行", "河谷小城新建图书馆开放"}
         for entry in parsed.entries:
             (enclosure,) = entry.enclosures
             assert enclosure.href.startswith(f"https://audio.example.gov.cn{API}/audio/")
@@ -247,10 +257,23 @@ def test_pinned_articles_make_a_podcast_and_can_be_unpinned(
         unpinned = client.delete(f"{API}/articles/{ids[0]}/pin", headers=AUTH).json()
         assert unpinned["pinned"] is False and unpinned["released"] > 0
         left = feedparser.parse(client.get(f"{API}/podcast.xml").content)
-        assert [e.id for e in left.entries] == [ids[1]]
+        assert [e.title for e in left.entries] == ["河谷小城新建图书馆开放"]
         pinned = client.put(f"{API}/articles/{ids[0]}/pin", headers=AUTH).json()
         assert pinned["pinned"] is True
         assert len(feedparser.parse(client.get(f"{API}/podcast.xml").content).entries) == 2
+
+        # The CMS sends cms-1 again, edited: the same episode (its guid follows the CMS's id),
+        # with new audio; the old reading is gone from the feed.
+        edited = job_body()
+        edited["articles"] = [{**edited["articles"][0],
+                               "text": ARTICLE_A.replace("10点", "11点")}]
+        again = client.post(f"{API}/jobs", json=edited, headers=AUTH).json()["id"]
+        wait_for(client, again, "done")
+        after = feedparser.parse(client.get(f"{API}/podcast.xml").content)
+        assert {e.title: e.id for e in after.entries} == titles
+        bus = next(e for e in after.entries if e.title == "夜间公交试运行")
+        before = next(e for e in parsed.entries if e.title == "夜间公交试运行")
+        assert bus.enclosures[0].href != before.enclosures[0].href
 
 
 def test_the_check_report_lists_risky_sentences_with_players(

@@ -96,7 +96,7 @@ def test_bad_inputs_fail_the_run_but_not_the_batch(tmp_path: Path,
     result = reader(["pregen", str(folder), str(tmp_path / "nope.txt"), str(tmp_path / "empty"),
                      "https://example.org/a.html"], environment(tmp_path, edge))
     assert result.returncode == 1
-    assert "1 articles, 1 done" in result.stdout
+    assert "1 article, 1 done" in result.stdout
     assert "3 failed:" in result.stdout
     failures = result.stdout.split("3 failed:")[1]
     assert "nope.txt" in failures and "empty" in failures and "example.org" in failures
@@ -113,7 +113,9 @@ def test_bad_inputs_fail_the_run_but_not_the_batch(tmp_path: Path,
     (["lexicon", "add", "行长", "<b>航长</b>"], "markup"),
     (["lexicon", "remove", "没有这个词"], "is not in"),
     (["unpin", "site/none.txt"], "site/none.txt: no pre-generated article"),
-    (["unpin", "0123456789abcdef0123456789abcdef"], "no article '0123456789abcdef0123"),
+    (["unpin", "0123456789abcdef0123456789abcdef"], "0123456789abcdef0123456789abcdef: no such"),
+    (["pregen", "x", "--dry-run", "--out", "o"], "a dry run makes no audio"),
+    (["pregen", "x", "--base-url", "https://x.example/a"], "give --out DIR"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, edge: FakeEdgeServer,
                                               args: list[str], message: str) -> None:

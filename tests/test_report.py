@@ -18,6 +18,7 @@ from reader.report import (
     Risk,
     check_report,
     data_uri,
+    entry_word,
     lexicon_command,
     load_polyphones,
     parse_polyphones,
@@ -345,3 +346,24 @@ def test_an_empty_report() -> None:
     doc = lxml_html.document_fromstring(check_report([], generated="now", lexicon_files=[]))
     assert text_of(doc.get_element_by_id("count-articles")) == "0"
     assert text_of(doc.get_element_by_id("lexicon-files")) == "无 none"
+
+
+@pytest.mark.parametrize(("text", "risk", "tokens", "word"), [
+    # A character inside a word: the word, so the entry fires where it matters.
+    ("期末成绩单发下来了", Risk("polyphone", "单 (dān / shàn)"),
+     [("期末", 0, 2), ("成绩单", 2, 5), ("发", 5, 6), ("下来", 6, 8), ("了", 8, 9)], "成绩单"),
+    # Standing alone: joined with the next Han word, never the bare character.
+    ("利润为六十亿", Risk("polyphone", "为 (wéi / wèi)"),
+     [("利润", 0, 2), ("为", 2, 3), ("六十亿", 3, 6)], "为六十亿"),
+    # Alone before digits: the word before it instead.
+    ("净利润为63.1亿元", Risk("polyphone", "为 (wéi / wèi)"),
+     [("净利润", 0, 3), ("为", 3, 4), ("63.1", 4, 8), ("亿元", 8, 10)], "净利润为"),
+    ("跻身前列", Risk("rare", "跻"), [("跻身", 0, 2), ("前列", 2, 4)], "跻身"),
+    # Numbers and Latin letters are replaced as they stand: no word to find.
+    ("GDP增长", Risk("latin", "GDP"), [("GDP", 0, 3), ("增长", 3, 5)], None),
+])
+def test_entry_word_names_the_whole_word_around_a_character(
+        text: str, risk: Risk, tokens: list[tuple[str, int, int]], word: str | None) -> None:
+    assert entry_word(text, risk, tokens) == word
+    if word is not None:
+        assert lexicon_command(risk, word) == f"reader lexicon add {word} {word}"
