@@ -292,3 +292,20 @@ def test_the_check_report_lists_risky_sentences_with_players(
         assert client.get(sources[0]).status_code == 200
         one = client.get(f"{API}/articles/{status['articles'][0]['article']}/check.html")
         assert one.status_code == 200 and "首班车今晚10点发车。" in one.text
+
+
+def test_an_idle_event_stream_sends_keep_alive_comments(
+        app_settings: Settings, pipeline: TextPipeline, edge: FakeEdgeServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reader.api.EVENTS_KEEPALIVE", 0.05)
+    edge.first_byte_delay = 0.5  # nothing changes for a while
+    with running(app_settings, pipeline) as client:
+        job = client.post(f"{API}/jobs", json=job_body(), headers=AUTH).json()["id"]
+        lines: list[str] = []
+        with client.stream("GET", f"{API}/jobs/{job}/events", headers=AUTH) as response:
+            for line in response.iter_lines():
+                lines.append(line)
+                if line == ": still running" and len(lines) > 3:
+                    break
+        client.post(f"{API}/jobs/{job}/cancel", headers=AUTH)
+    assert lines[0].startswith("id: 1") and ": still running" in lines
