@@ -32,6 +32,7 @@ from reader.sources import (
     is_html_path,
     load,
 )
+from tests.test_fetch import answer
 
 T = TypeVar("T")
 
@@ -83,13 +84,6 @@ BILLION_LAUGHS = (
     )
     + "]>\n<urlset><url><loc>&lol9;</loc></url></urlset>\n"
 )
-
-
-def answer(**kwargs: Any) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(_: web.Request) -> web.Response:
-        return web.Response(**kwargs)
-
-    return handle
 
 
 class Site:
