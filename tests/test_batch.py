@@ -246,3 +246,15 @@ def test_the_wait_for_edge_is_one_deadline_for_the_whole_batch(
     assert 0.5 <= time.monotonic() - started < 10
     assert summary.total("fallback") >= SEGMENTS_A + SEGMENTS_B - 3
     assert summary.total("fallback") + summary.total("new") == SEGMENTS_A + SEGMENTS_B
+
+
+def test_a_dry_run_counts_a_sentence_said_twice_once(tmp_path: Path,
+                                                     edge: FakeEdgeServer) -> None:
+    # A new line (a repeated line would be dropped as chrome) with a sentence said before.
+    repeated = ARTICLE_A + "\n\n另据介绍，线路还将延长。首班车今晚十点发车。"
+    folder = articles(tmp_path / "site", a=repeated)
+    settings = make_settings(tmp_path, edge)
+    planned, _ = pregen(settings, folder, dry_run=True)
+    made, _ = pregen(settings, folder)
+    assert (planned.total("new"), planned.total("reused")) == (SEGMENTS_A + 1, 1)
+    assert (made.total("new"), made.total("reused")) == (SEGMENTS_A + 1, 1)
