@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reader.database import open_database, transaction
 from reader.errors import LookupMiss
 from reader.types import Article, Kind, Prosody, Segment
 
@@ -117,19 +117,6 @@ CREATE TABLE IF NOT EXISTS editions (
 """
 
 
-def open_database(path: Path, schema: str) -> sqlite3.Connection:
-    """One of the service's SQLite files, shared by threads (callers hold a lock) and by
-    processes (WAL: `reader pregen` and the service use the same files), with ``schema``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=10000")  # another process's write: wait, do not fail
-    db.executescript(schema)
-    return db
-
-
 class ArticleStore:
     """Articles and the clip keys of their segments, in one SQLite file."""
 
@@ -193,40 +180,26 @@ class ArticleStore:
         them in the cache (a lexicon change gives an article new keys; its old ones go).
         """
         wanted = set(keys)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                held = {row[0] for row in self._db.execute(
-                    "SELECT key FROM pinned WHERE article = ?", (ident,))}
-                self._db.executemany("DELETE FROM pinned WHERE article = ? AND key = ?",
-                                     [(ident, key) for key in held - wanted])
-                self._db.executemany("INSERT OR IGNORE INTO pinned VALUES (?, ?)",
-                                     [(ident, key) for key in wanted - held])
-                self._db.execute("INSERT OR IGNORE INTO pinned_articles (article, since)"
-                                 " VALUES (?, ?)", (ident, time.time()))
-                released = self._unheld(held - wanted)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return released
+        with self._lock, transaction(self._db) as db:
+            held = {row[0] for row in db.execute(
+                "SELECT key FROM pinned WHERE article = ?", (ident,))}
+            db.executemany("DELETE FROM pinned WHERE article = ? AND key = ?",
+                           [(ident, key) for key in held - wanted])
+            db.executemany("INSERT OR IGNORE INTO pinned VALUES (?, ?)",
+                           [(ident, key) for key in wanted - held])
+            db.execute("INSERT OR IGNORE INTO pinned_articles (article, since) VALUES (?, ?)",
+                       (ident, time.time()))
+            return self._unheld(held - wanted)
 
     def unpin(self, ident: str) -> list[str]:
         """Release article ``ident``'s pins; returns the keys no other article holds."""
         self.get(ident)  # UnknownArticle for a wrong id
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                held = {row[0] for row in self._db.execute(
-                    "SELECT key FROM pinned WHERE article = ?", (ident,))}
-                self._db.execute("DELETE FROM pinned WHERE article = ?", (ident,))
-                self._db.execute("DELETE FROM pinned_articles WHERE article = ?", (ident,))
-                released = self._unheld(held)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return released
+        with self._lock, transaction(self._db) as db:
+            held = {row[0] for row in db.execute(
+                "SELECT key FROM pinned WHERE article = ?", (ident,))}
+            db.execute("DELETE FROM pinned WHERE article = ?", (ident,))
+            db.execute("DELETE FROM pinned_articles WHERE article = ?", (ident,))
+            return self._unheld(held)
 
     def _unheld(self, keys: Iterable[str]) -> list[str]:
         """Those of ``keys`` no article holds (inside the caller's transaction)."""

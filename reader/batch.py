@@ -131,6 +131,10 @@ class BatchOptions:
     primary_wait: float = PRIMARY_WAIT  # see PRIMARY_WAIT; 0: never wait
 
 
+def _closed(breaker: CircuitBreaker) -> bool:
+    return breaker.state is BreakerState.CLOSED
+
+
 class Batch:
     """Pre-generates articles through a ``Service``'s pipeline, speaker and store."""
 
@@ -226,10 +230,7 @@ class Batch:
         await asyncio.gather(*(one(s) for s in stored.segments))
 
     async def _speak(self, segment: Segment, tally: Tally) -> None:
-        opts = self.options
-        cached = await asyncio.to_thread(self.service.speaker.has_primary, segment, opts.voice,
-                                         opts.prosody)
-        trial = not cached and await self._primary_ready()
+        trial = await self._primary_ready(segment)
         try:
             spoken = await self.service.speaker.speak(segment, self.options.voice,
                                                       self.options.prosody)
@@ -253,14 +254,19 @@ class Batch:
                 self._trying = False
         self._listener(tally)
 
-    async def _primary_ready(self) -> bool:
+    async def _primary_ready(self, segment: Segment) -> bool:
         """Wait while the primary engine's breaker is open, rather than have the offline
-        voice read the rest of the batch; True if this call is to be the breaker's trial.
-        After ``primary_wait`` seconds of waiting in all, the fallback reads on."""
-        breaker: CircuitBreaker | None = getattr(self.service.speaker.engines[0], "breaker",
-                                                 None)
+        voice read the rest of the batch (a sentence already cached never waits); True if
+        this call is to be the breaker's trial. After ``primary_wait`` seconds of waiting in
+        all, the fallback reads on."""
+        speaker, opts = self.service.speaker, self.options
+        breaker: CircuitBreaker | None = getattr(speaker.engines[0], "breaker", None)
+        if breaker is None or _closed(breaker):
+            return False  # the usual case: no cache lookup here, speak() does it
+        if await asyncio.to_thread(speaker.has_primary, segment, opts.voice, opts.prosody):
+            return False
         loop = asyncio.get_running_loop()
-        while breaker is not None and breaker.state is not BreakerState.CLOSED:
+        while not _closed(breaker):
             if breaker.trial_due and not self._trying:
                 self._trying = True  # the others wait for its verdict
                 return True

@@ -51,6 +51,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from reader.database import transaction
 from reader.errors import BadCacheKey, CacheError
 from reader.types import Audio, Boundary
 
@@ -843,16 +844,8 @@ class DiskCache:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the shared connection, under the lock."""
-        with self._db_lock:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # COMMIT itself may fail (busy, disk full)
-                    db.execute("ROLLBACK")
-                raise
+        with self._db_lock, transaction(self._connection()) as db:
+            yield db
 
     def _open_index(self) -> bool:
         """Connect to the index; True if it is new (missing, or replaced because corrupt)."""

@@ -26,7 +26,6 @@ from reader.config import Settings
 from reader.console import Progress, summary_table
 from reader.engines.registry import names as engine_names
 from reader.errors import (
-    BadProsody,
     ConfigError,
     InputError,
     LookupMiss,
@@ -34,7 +33,7 @@ from reader.errors import (
     UnknownEngine,
 )
 from reader.lexicon import add_entry, load_lexicon, remove_entry
-from reader.pipeline import Speaker, Spoken, TextPipeline
+from reader.pipeline import Speaker, Spoken, TextPipeline, checked_prosody
 from reader.publish import publish_folder, write_report
 from reader.service import Service
 from reader.sources import HTML_SUFFIXES, Source, SourceLimits, expand, read_file
@@ -296,9 +295,7 @@ def run_pregen(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     settings = _batch_settings(args, settings)
     service = Service.load(settings)
     voice = service.speaker.voices.get(args.voice)
-    prosody = Prosody(rate=args.rate)
-    if problems := prosody.problems():
-        raise BadProsody("; ".join(problems))
+    prosody = checked_prosody(Prosody(rate=args.rate))
     options = BatchOptions(voice=voice, prosody=prosody, pin=not args.no_pin,
                            concurrency=args.concurrency or settings.batch_concurrency,
                            dry_run=args.dry_run)

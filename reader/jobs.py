@@ -21,9 +21,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from reader.articles import open_database
 from reader.batch import FINISHED, Batch, BatchOptions, State, Tally
-from reader.errors import BadProsody, LookupMiss, ReaderError
+from reader.database import open_database, transaction
+from reader.errors import LookupMiss, ReaderError
+from reader.pipeline import checked_prosody
 from reader.service import API, Service
 from reader.sources import Problem, Source, SourceLimits, expand
 from reader.types import Prosody
@@ -138,17 +139,11 @@ class JobStore:
         for problem in problems:
             tally = Tally(problem.label, State.FAILED, error=problem.message)
             rows.append((ident, len(rows), None, json.dumps(tally.to_json(), ensure_ascii=False)))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM job_articles WHERE job = ?", (ident,))
-                self._db.executemany("INSERT INTO job_articles VALUES (?, ?, ?, ?)", rows)
-                self._db.execute("UPDATE jobs SET expanded = 1, updated = ? WHERE id = ?",
-                                 (time.time(), ident))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db) as db:
+            db.execute("DELETE FROM job_articles WHERE job = ?", (ident,))
+            db.executemany("INSERT INTO job_articles VALUES (?, ?, ?, ?)", rows)
+            db.execute("UPDATE jobs SET expanded = 1, updated = ? WHERE id = ?",
+                       (time.time(), ident))
 
     def articles(self, ident: str) -> list[tuple[int, Source | None, Tally]]:
         with self._lock:
@@ -163,16 +158,10 @@ class JobStore:
         they change."""
         rows = [(json.dumps(t, ensure_ascii=False), ident, position)
                 for position, t in tallies.items()]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "UPDATE job_articles SET tally = ? WHERE job = ? AND position = ?", rows)
-                self._db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (time.time(), ident))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db) as db:
+            db.executemany("UPDATE job_articles SET tally = ? WHERE job = ? AND position = ?",
+                           rows)
+            db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (time.time(), ident))
 
     def unfinished(self) -> list[str]:
         """Jobs queued or running (when the service stopped), oldest first."""
@@ -292,8 +281,7 @@ class Jobs:
     def submit(self, request: JobRequest) -> str:
         """Queue a job; ``UnknownVoice`` or ``BadProsody`` before anything is stored."""
         voice = self.service.speaker.voices.get(request.voice)
-        if problems := Prosody(rate=request.rate).problems():
-            raise BadProsody("; ".join(problems))
+        checked_prosody(Prosody(rate=request.rate))
         ident = self.store.create(JobRequest(request.inputs, request.articles, voice.id,
                                              request.rate, request.pin))
         self.start()

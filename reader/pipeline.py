@@ -150,6 +150,13 @@ class Spoken:
     fallback: bool  # spoken by an engine after the chain's first choice
 
 
+def checked_prosody(prosody: Prosody) -> Prosody:
+    """``prosody`` if every value is in range, else ``BadProsody`` saying which is not."""
+    if problems := prosody.problems():
+        raise BadProsody("; ".join(problems))
+    return prosody
+
+
 def open_cache(settings: Settings) -> DiskCache:
     """The audio cache in ``READER_CACHE_DIR/audio``; if that folder cannot be used, one in a
     temporary folder (logged): the service keeps speaking, it only forgets more."""
@@ -263,9 +270,7 @@ class Speaker:
                prosody: Prosody | None = None) -> Broadcast[Spoken]:
         """The broadcast of the segment's clip: joined if one is running, else started."""
         voice = voice or self.voices.default
-        prosody = prosody or Prosody()
-        if problems := prosody.problems():
-            raise BadProsody("; ".join(problems))
+        prosody = checked_prosody(prosody or Prosody())
         if not any(ch.isalnum() for ch in segment.text):
             raise NothingToSay(f"nothing to say in {segment.text!r}: no letters or digits")
         flight = self.primary_key(segment, voice, prosody)

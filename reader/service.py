@@ -168,8 +168,7 @@ class Service:
         segments = self.text.segments(article)
         stored, created = self.store.add(article, segments, voice=voice.id, prosody=prosody,
                                          url=url)
-        keys = [(s.index, self.speaker.primary_key(s, voice, prosody)) for s in stored.segments]
-        self.store.record_clips(stored.id, keys)
+        self.store.record_clips(stored.id, enumerate(self.clip_keys(stored)))
         return stored, created
 
     async def _article(self, request: ArticleInput) -> Article:
@@ -209,9 +208,7 @@ class Service:
         with self._pins:
             if not self.store.is_pinned(ident) or self.store.editions_of(ident):
                 return 0
-            released = self.store.unpin(ident)
-            self.speaker.cache.unpin(released)
-        return len(released)
+            return self._release(ident)
 
     async def publish(self, stored: StoredArticle) -> ArticleAudio:
         """Pin a pre-generated article with its whole-article MP3 (made now if need be), and
@@ -226,8 +223,13 @@ class Service:
         """Let the article's clips be evicted again (those no other pinned article holds);
         returns how many clips were released."""
         with self._pins:
-            released = self.store.unpin(ident)
-            self.speaker.cache.unpin(released)
+            return self._release(ident)
+
+    def _release(self, ident: str) -> int:
+        """Unpin the article in the store, then the keys it alone held in the cache (the
+        caller holds the pins lock)."""
+        released = self.store.unpin(ident)
+        self.speaker.cache.unpin(released)
         return len(released)
 
     def manifest(self, stored: StoredArticle) -> dict[str, Any]:
