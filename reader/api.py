@@ -319,6 +319,7 @@ def create_app(settings: Settings, *, engines: list[Engine] | None = None,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        svc.start()  # models load in the background
         jobs.start()  # takes up the jobs a restart interrupted
         yield
         # Stop background work and save the cache's access times; keep the rest open: an

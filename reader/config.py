@@ -30,6 +30,10 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "reader"
 
 
+#: The fallback chain: Microsoft's neural voices, the embedded neural voice, then espeak.
+DEFAULT_ENGINES: tuple[str, ...] = ("edge", "kokoro", "espeak")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. Field comments name the environment variable."""
@@ -45,16 +49,18 @@ class Settings:
     port: int = 8000  # READER_PORT: port `reader serve` listens on
     voices_dir: Path = field(default_factory=lambda: data_dir("voices"))  # READER_VOICES_DIR
     default_voice: str = "xiaoxiao"  # READER_DEFAULT_VOICE: preset used when none is asked for
-    engines: tuple[str, ...] = ("edge", "espeak")  # READER_ENGINES: fallback chain, in order
+    engines: tuple[str, ...] = DEFAULT_ENGINES  # READER_ENGINES: fallback chain, in order
     cache_max_bytes: int = 2_000_000_000  # READER_CACHE_MAX_BYTES: evict beyond this
     edge_url: str | None = None  # READER_EDGE_URL: Edge WebSocket endpoint (tests, mirrors)
     edge_voice_list_url: str | None = None  # READER_EDGE_VOICE_LIST_URL: its voice list
     edge_proxy: str | None = None  # READER_EDGE_PROXY: HTTP proxy for reaching Edge
     edge_timeout: float = 15.0  # READER_EDGE_TIMEOUT: seconds for one whole request
+    edge_first_byte_timeout: float = 3.0  # READER_EDGE_FIRST_BYTE_TIMEOUT: seconds to first audio
     edge_connections: int = 4  # READER_EDGE_CONNECTIONS: concurrent connections to Edge
     edge_retries: int = 2  # READER_EDGE_RETRIES: retries of a transient failure
     edge_breaker_failures: int = 3  # READER_EDGE_BREAKER_FAILURES: failures that open it
     edge_breaker_cooldown: float = 60.0  # READER_EDGE_BREAKER_COOLDOWN: seconds it stays open
+    kokoro_threads: int = 0  # READER_KOKORO_THREADS: ONNX Runtime threads (0: one per core)
     warm_segments: int = 3  # READER_WARM_SEGMENTS: segments synthesised at registration
     rate_limit: float = 10.0  # READER_RATE_LIMIT: requests per second per client (sustained)
     rate_burst: int = 60  # READER_RATE_BURST: requests a client may make at once
@@ -92,16 +98,18 @@ class Settings:
             port=_int(env, "READER_PORT", 8000, low=1, high=65535),
             voices_dir=Path(env.get("READER_VOICES_DIR") or data_dir("voices")),
             default_voice=env.get("READER_DEFAULT_VOICE") or "xiaoxiao",
-            engines=_names(env, "READER_ENGINES", ("edge", "espeak")),
+            engines=_names(env, "READER_ENGINES", DEFAULT_ENGINES),
             cache_max_bytes=_int(env, "READER_CACHE_MAX_BYTES", 2_000_000_000, low=1_000_000),
             edge_url=env.get("READER_EDGE_URL") or None,
             edge_voice_list_url=env.get("READER_EDGE_VOICE_LIST_URL") or None,
             edge_proxy=env.get("READER_EDGE_PROXY") or None,
             edge_timeout=_float(env, "READER_EDGE_TIMEOUT", 15.0, low=0.1),
+            edge_first_byte_timeout=_float(env, "READER_EDGE_FIRST_BYTE_TIMEOUT", 3.0, low=0.1),
             edge_connections=_int(env, "READER_EDGE_CONNECTIONS", 4, low=1, high=64),
             edge_retries=_int(env, "READER_EDGE_RETRIES", 2, low=0, high=10),
             edge_breaker_failures=_int(env, "READER_EDGE_BREAKER_FAILURES", 3, low=1),
             edge_breaker_cooldown=_float(env, "READER_EDGE_BREAKER_COOLDOWN", 60.0, low=0.0),
+            kokoro_threads=_int(env, "READER_KOKORO_THREADS", 0, low=0, high=64),
             warm_segments=_int(env, "READER_WARM_SEGMENTS", 3, low=0),
             rate_limit=_float(env, "READER_RATE_LIMIT", 10.0, low=0.001),
             rate_burst=_int(env, "READER_RATE_BURST", 60, low=1),
@@ -144,10 +152,12 @@ ENV_NAMES: tuple[str, ...] = (
     "edge_voice_list_url",
     "edge_proxy",
     "edge_timeout",
+    "edge_first_byte_timeout",
     "edge_connections",
     "edge_retries",
     "edge_breaker_failures",
     "edge_breaker_cooldown",
+    "kokoro_threads",
     "warm_segments",
     "rate_limit",
     "rate_burst",

@@ -133,6 +133,12 @@ class Service:
         store = ArticleStore(settings.cache_dir / "articles.sqlite")
         return cls(settings, text, speaker, store, resolver=resolver)
 
+    def start(self) -> None:
+        """At app start-up: engines begin loading their models in the background (the
+        service answers at once; a request that needs a model waits for it)."""
+        for engine in self.speaker.engines:
+            engine.preload()
+
     async def settle(self) -> None:
         """At app shutdown: stop queued warm-ups, let syntheses under way finish (bounded) so
         their clips are stored, and write what is kept in memory."""

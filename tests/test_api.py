@@ -152,6 +152,7 @@ def make_api(tmp_path: Path, pipeline: TextPipeline, edge: FakeEdgeServer) -> It
             "READER_CACHE_DIR": str(tmp_path / f"app{built}"),
             "READER_EDGE_URL": edge.wss_url,
             "READER_EDGE_VOICE_LIST_URL": edge.voice_list_url,
+            "READER_ENGINES": "edge,espeak",
             "READER_EDGE_RETRIES": "0",
             "READER_WARM_SEGMENTS": "0",
             "READER_API_TOKENS": TOKEN,

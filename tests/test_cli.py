@@ -153,16 +153,27 @@ def _say(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[by
                           capture_output=True, env=env, timeout=120, check=False)
 
 
-def test_say_offline_writes_an_mp3_spoken_by_espeak(tmp_path: Path) -> None:
+def test_say_offline_speaks_with_the_embedded_neural_voice(tmp_path: Path) -> None:
     port = _closed_port()  # nothing listens: edge is unreachable, as with no network
     env = _say_env(tmp_path / "cache", f"ws://127.0.0.1:{port}/edge?TrustedClientToken=x",
                    f"http://127.0.0.1:{port}/voices")
     out = tmp_path / "x.mp3"
     result = _say(["重庆欢迎您。", "-o", str(out)], env)
     assert result.returncode == 0, result.stderr
-    assert "spoken by espeak (cmn)" in result.stderr.decode()
+    assert "spoken by kokoro (zf_xiaoxiao)" in result.stderr.decode()
     info = probe_mp3(out.read_bytes())
     assert (info.sample_rate, info.channels) == (24000, 1) and info.duration_ms > 500
+
+
+def test_say_offline_in_a_dialect_falls_back_to_espeak(tmp_path: Path) -> None:
+    port = _closed_port()
+    env = _say_env(tmp_path / "cache", f"ws://127.0.0.1:{port}/edge?TrustedClientToken=x",
+                   f"http://127.0.0.1:{port}/voices")
+    out = tmp_path / "x.mp3"
+    result = _say(["重庆欢迎您。", "-o", str(out), "--voice", "sichuan"], env)
+    assert result.returncode == 0, result.stderr
+    assert "spoken by espeak (cmn)" in result.stderr.decode()  # no neural Sichuanese offline
+    assert probe_mp3(out.read_bytes()).duration_ms > 500
 
 
 def test_say_through_the_fake_edge_server(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The engine registry: built-in engines register here exactly like any other would.
 
 ``register(name, factory)`` adds an engine; ``build_chain(settings)`` builds the configured
-fallback chain (``READER_ENGINES``, default ``edge,espeak``) in order. A factory takes the
+fallback chain (``READER_ENGINES``, default ``edge,kokoro,espeak``) in order. A factory takes the
 settings and returns a ready ``Engine``; it may import its dependencies lazily.
 """
 
@@ -64,5 +64,13 @@ def _espeak(settings: Settings) -> Engine:
     return EspeakEngine()
 
 
+def _kokoro(settings: Settings) -> Engine:
+    from reader.engines.kokoro import KokoroEngine
+
+    return KokoroEngine(settings.voices_dir, threads=settings.kokoro_threads,
+                        cache_dir=settings.cache_dir)
+
+
 register("edge", _edge)
+register("kokoro", _kokoro)
 register("espeak", _espeak)

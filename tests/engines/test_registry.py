@@ -14,7 +14,12 @@ from reader.types import Audio, Prosody, Voice
 
 
 def test_builtins_are_registered() -> None:
-    assert registry.names()[:2] == ["edge", "espeak"]
+    assert registry.names()[:3] == ["edge", "kokoro", "espeak"]
+
+
+def test_the_default_chain_is_edge_then_kokoro_then_espeak() -> None:
+    chain = registry.build_chain(Settings.from_env({}))
+    assert [engine.name for engine in chain] == ["edge", "kokoro", "espeak"]
 
 
 def test_chain_follows_the_setting() -> None:
@@ -24,7 +29,7 @@ def test_chain_follows_the_setting() -> None:
 
 
 def test_unknown_engine_lists_the_choices() -> None:
-    with pytest.raises(UnknownEngine, match="unknown engine 'nope'; choose one of: edge, espeak"):
+    with pytest.raises(UnknownEngine, match="unknown engine 'nope'; choose one of: edge, kokoro, espeak"):
         registry.create("nope", Settings.from_env({}))
 
 

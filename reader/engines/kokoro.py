@@ -1,0 +1,298 @@
+"""The embedded neural voice: Kokoro-82M v1.0 (int8 ONNX) on ONNX Runtime, no network.
+
+It is the default fallback (``edge,kokoro,espeak``): when Microsoft's endpoint cannot be
+reached, readers hear a neural Mandarin voice instead of espeak's. Files and their checks are
+in ``reader.engines.kokoro_model``, the text front end in ``reader.engines.kokoro_g2p``.
+
+Loading. The session (about a second and a half) is made once per process, on the engine's
+worker thread: ``preload()`` starts it in the background right after the service starts (the
+service answers at once), a request that comes first waits for it, and a command that never
+speaks never loads it. A model that cannot be loaded (a part missing or altered) fails every
+request at once with the same clear error, and the chain goes on to the next engine.
+
+Speed. Syntheses run one at a time on the worker thread (ONNX Runtime spreads one over
+``READER_KOKORO_THREADS`` cores; two at once would only fight over them). A sentence is
+spoken piece by piece (its first clause, or first words, alone; see ``kokoro_g2p``), and each
+piece's MP3 is sent as soon as it is encoded, so the listener hears the start of a cold
+sentence after a fraction of its synthesis time.
+
+Prosody (edge's scale, ``reader.types.Prosody``):
+
+==========  ==============================================================================
+ rate %      the model's ``speed``: 1 + rate/100 (+100% is twice as fast)
+ volume %    gain on the samples: 1 + volume/100 (clipped at full scale)
+ pitch Hz    resampling by (f0 + pitch) / f0, with ``speed`` divided by the same factor so
+             the tempo stays: f0 is 220 Hz for the female voices (``zf_``), 130 Hz for the male
+==========  ==============================================================================
+
+Word boundaries. The model gives no durations, so each piece's speech (from its first to its
+last loud sample) is shared among its words in proportion to their phoneme counts: close
+enough to highlight the word being read, in the same shape as edge's boundaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import importlib.metadata
+import tempfile
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from reader.audio import ENCODER_DELAY_MS, FRAME_BYTES, FRAME_MS, SAMPLE_RATE, pcm_to_mp3
+from reader.engines.base import Engine
+from reader.engines.kokoro_g2p import Frontend, Piece
+from reader.engines.kokoro_model import MODEL_NAME, VoiceFolder, part_paths, session
+from reader.errors import BadAudio, ConfigError, EngineRejected, EngineUnavailable, ReaderError
+from reader.types import Audio, Boundary, Prosody, Voice
+from reader.words import load_words
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.float32]
+
+#: Our own part of ``revision``: bump it when this adapter changes how clips sound.
+ADAPTER_REVISION = "1"
+#: Mean pitch of the voices, for turning a pitch shift in hertz into a ratio.
+FEMALE_F0_HZ, MALE_F0_HZ = 220.0, 130.0
+#: The model's speed range that still sounds like speech.
+SPEED_RANGE = (0.5, 2.0)
+#: A sample louder than this is speech (the model's silences stay far below it).
+SPEECH_LEVEL = 0.01
+#: Phoneme-count weight of a punctuation mark when sharing a piece's time among its words.
+PAUSE_WEIGHT = 3
+#: The model pads every input with about 0.4 s of silence before and 0.8 s after: cut to
+#: this much before, and after, to a pause that fits how the piece ends.
+LEAD_MS = 40.0
+PAUSE_AFTER_MS = {"clause": 180.0, "sentence": 300.0, "words": 20.0}
+#: Inputs run once at load, so that the first request does not pay ONNX Runtime's first-run
+#: cost (about a second per new input size).
+WARM_UP = ("中文", "今天天气很好，我们一起去公园散步吧。")
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a synthesis needs, loaded once."""
+
+    session: Any  # onnxruntime.InferenceSession
+    frontend: Frontend
+
+
+def speed_and_ratio(prosody: Prosody, voice: str) -> tuple[float, float]:
+    """The model's ``speed`` and the resampling ratio for ``prosody`` (module docstring)."""
+    f0 = MALE_F0_HZ if voice.startswith("zm_") else FEMALE_F0_HZ
+    ratio = max(f0 + prosody.pitch, 1.0) / f0
+    low, high = SPEED_RANGE
+    speed = min(max(1 + prosody.rate / 100, low), high)
+    return speed / ratio, ratio
+
+
+class KokoroEngine(Engine):
+    """Kokoro-82M: a neural Mandarin voice that needs no network."""
+
+    name = "kokoro"
+    level = "full"  # numbers, dates and symbols come spelled out; it reads only words
+
+    def __init__(self, voices_dir: Path, threads: int = 0,
+                 model_parts: Sequence[Path] | None = None,
+                 cache_dir: Path | None = None) -> None:
+        """``voices_dir`` holds ``kokoro/`` (voices, vocabulary); ``model_parts`` replaces the
+        installed packages' parts (tests); ``cache_dir`` keeps jieba's dictionary cache."""
+        self.voices = VoiceFolder(voices_dir / "kokoro")
+        self.threads = threads
+        self._model_parts = tuple(model_parts) if model_parts is not None else None
+        self._cache_dir = cache_dir
+        self.revision = f"{ADAPTER_REVISION}+{MODEL_NAME}+pypinyin-{_version('pypinyin')}"
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kokoro")
+        self._loading: concurrent.futures.Future[Loaded] | None = None
+        self._styles: dict[str, Samples] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------ loading
+
+    def preload(self) -> None:
+        """Start loading the model in the background (idempotent, returns at once)."""
+        self._load_started()
+
+    def _load_started(self) -> concurrent.futures.Future[Loaded]:
+        if self._closed:
+            raise EngineUnavailable("the kokoro engine is closed", self.name)
+        if self._loading is None:
+            self._loading = self._worker.submit(self._load)
+        return self._loading
+
+    def _load(self) -> Loaded:
+        paths = self._model_parts if self._model_parts is not None else part_paths()
+        loaded_session = session(paths, self.threads)
+        frontend = Frontend(self.voices.vocabulary(), _word_splitter(self._cache_dir))
+        loaded = Loaded(loaded_session, frontend)
+        style = self._style(self.voices.names()[0])
+        for text in WARM_UP:  # also loads pypinyin's and misaki's dictionaries
+            for piece in frontend.pieces(text):
+                self._speak_piece(loaded, piece, style, 1.0, 1.0, 1.0)
+        return loaded
+
+    async def loaded(self) -> Loaded:
+        """The model, waiting for the load (started now if nobody started it)."""
+        return await asyncio.wrap_future(self._load_started())
+
+    # ------------------------------------------------------------ speaking
+
+    async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
+        chunks: list[bytes] = []
+        boundaries: list[Boundary] = []
+        async for item in self.stream(text, voice, prosody):
+            if isinstance(item, Boundary):
+                boundaries.append(item)
+            else:
+                chunks.append(item)
+        data = b"".join(chunks)
+        duration = len(data) / FRAME_BYTES * FRAME_MS
+        return Audio(data, duration, self.name, self._kokoro_voice(voice), tuple(boundaries))
+
+    async def stream(self, text: str, voice: Voice,
+                     prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
+        kokoro_voice = self._kokoro_voice(voice)
+        model = await self.loaded()
+        style = await self._on_worker(self._style, kokoro_voice)
+        pieces = model.frontend.pieces(text)  # EngineRejected if nothing is speakable
+        speed, ratio = speed_and_ratio(prosody, kokoro_voice)
+        gain = 1 + prosody.volume / 100
+        made_ms = 0.0
+        for piece in pieces:
+            samples = await self._on_worker(self._speak_piece, model, piece, style, speed,
+                                            ratio, gain)
+            data = await self._encode(samples)
+            for boundary in _word_boundaries(model.frontend, piece, samples, made_ms):
+                yield boundary
+            yield data
+            made_ms += len(data) / FRAME_BYTES * FRAME_MS
+        yield Boundary("sentence", text.strip(), ENCODER_DELAY_MS, made_ms - ENCODER_DELAY_MS)
+
+    def _kokoro_voice(self, voice: Voice) -> str:
+        name = self.voice_name(voice)
+        if not name:
+            raise EngineRejected(f"voice {voice.id!r} has no kokoro voice", self.name)
+        return name
+
+    def _style(self, voice: str) -> Samples:
+        if (found := self._styles.get(voice)) is None:
+            found = self._styles[voice] = self.voices.style(voice)
+        return found
+
+    def _speak_piece(self, model: Loaded, piece: Piece, style: Samples, speed: float,
+                     ratio: float, gain: float) -> Samples:
+        """One piece's samples at 24 kHz (on the worker thread)."""
+        import numpy as np
+
+        tokens = model.frontend.tokens(piece.phonemes)
+        if not tokens:
+            return np.zeros(0, dtype=np.float32)
+        inputs = {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),  # 0 pads both ends
+            "style": style[min(len(tokens), len(style) - 1)].reshape(1, -1),
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        try:
+            samples = model.session.run(None, inputs)[0].astype(np.float32).ravel()
+        except Exception as exc:  # onnxruntime's own error classes
+            raise EngineUnavailable(f"kokoro failed to synthesise: {exc}", self.name) from exc
+        return _shaped(_trimmed(samples, piece.ending), ratio, gain)
+
+    async def _encode(self, samples: Samples) -> bytes:
+        import numpy as np
+
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        try:
+            return await asyncio.to_thread(pcm_to_mp3, pcm, SAMPLE_RATE)
+        except ConfigError as exc:
+            raise EngineUnavailable(f"kokoro cannot encode MP3: {exc}", self.name) from exc
+        except BadAudio as exc:
+            raise BadAudio(str(exc), self.name) from exc
+
+    async def _on_worker(self, work: Callable[..., _T], *args: object) -> _T:
+        if self._closed:
+            raise EngineUnavailable("the kokoro engine is closed", self.name)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._worker, functools.partial(work, *args))
+        except ReaderError:
+            raise
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise EngineUnavailable(f"kokoro failed: {exc}", self.name) from exc
+
+    async def aclose(self) -> None:
+        """Let the piece being made finish, then stop the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._worker.shutdown, True, cancel_futures=True)
+
+
+def _trimmed(samples: Samples, ending: str) -> Samples:
+    """``samples`` with the model's padding cut to ``LEAD_MS`` before the speech and the
+    pause that suits ``ending`` after it."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(samples) > SPEECH_LEVEL)
+    if not len(loud):
+        return samples
+    start = max(int(loud[0] - LEAD_MS * SAMPLE_RATE / 1000), 0)
+    stop = int(loud[-1] + PAUSE_AFTER_MS[ending] * SAMPLE_RATE / 1000)
+    tail = max(stop - len(samples), 0)  # the model's own pause was shorter: add silence
+    return np.concatenate([samples[start:stop], np.zeros(tail, dtype=np.float32)])
+
+
+def _shaped(samples: Samples, ratio: float, gain: float) -> Samples:
+    """``samples`` resampled by ``ratio`` (pitch) and scaled by ``gain`` (volume)."""
+    import numpy as np
+
+    if ratio != 1.0 and len(samples) > 1:
+        positions = np.arange(0, len(samples) - 1, ratio, dtype=np.float64)
+        samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+    if gain != 1.0:
+        samples = np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+    return samples
+
+
+def _word_boundaries(frontend: Frontend, piece: Piece, samples: Samples,
+                     start_ms: float) -> list[Boundary]:
+    """Word boundaries of one piece: its speech shared among its words by phoneme count."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(samples) > SPEECH_LEVEL)
+    if not len(loud):
+        return []
+    first, last = loud[0] * 1000 / SAMPLE_RATE, loud[-1] * 1000 / SAMPLE_RATE
+    weights = [len(frontend.tokens(w.phonemes)) if w.syllables or w.text.isascii()
+               and w.text.isalnum() else PAUSE_WEIGHT * bool(w.phonemes) for w in piece.words]
+    total = sum(weights) or 1
+    per_weight = (last - first) / total
+    found = []
+    at = start_ms + ENCODER_DELAY_MS + first
+    for word, weight in zip(piece.words, weights, strict=True):
+        if word.syllables or (word.text.isascii() and word.text.isalnum()):
+            found.append(Boundary("word", word.text, at, weight * per_weight))
+        at += weight * per_weight
+    return found
+
+
+def _word_splitter(cache_dir: Path | None) -> Callable[[str], list[str]]:
+    """Word boundaries for Han text: jieba (misaki's v1.0 front end puts a space between
+    words, and the model was trained on that)."""
+    words = load_words(cache_dir or Path(tempfile.gettempdir()))
+    return lambda text: [token.word for token in words.tokens(text)]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
