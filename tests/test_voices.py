@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from reader.config import data_dir
+from reader.engines.kokoro_model import VoiceFolder
 from reader.errors import ConfigError, UnknownVoice
 from reader.voices import load_voices, parse_voices
 
@@ -23,6 +24,19 @@ def test_shipped_presets_cover_what_the_assistant_needs() -> None:
     assert all(voice.for_engine("espeak") for voice in book)
     assert book.get("hiumaan").for_engine("espeak") == "yue"
     assert {voice.language for voice in book} >= {"zh-CN", "zh-HK", "zh-TW", "en-US"}
+
+
+def test_every_mandarin_preset_names_a_shipped_kokoro_voice() -> None:
+    book = load_voices(SHIPPED, "xiaoxiao")
+    pinned = VoiceFolder(SHIPPED / "kokoro").names()
+    expected = {"xiaoxiao": "zf_xiaoxiao", "yunyang": "zm_yunyang", "yunjian": "zm_yunjian",
+                "hsiaochen": "zf_xiaoni"}
+    assert {v.id: v.for_engine("kokoro") for v in book if v.for_engine("kokoro")} == expected
+    assert set(expected.values()) <= set(pinned)  # each named voice ships, pinned by sha256
+    # No offline neural voice speaks Sichuanese or Cantonese: those keep espeak.
+    for dialect in ("sichuan", "hiumaan"):
+        assert book.get(dialect).for_engine("kokoro") is None
+        assert book.get(dialect).for_engine("espeak")
 
 
 def test_unknown_voice_names_the_choices() -> None:
