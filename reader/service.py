@@ -403,6 +403,7 @@ class Service:
         for engine in self.speaker.engines:
             breaker = getattr(engine, "breaker", None)
             engines.append({"name": engine.name, "revision": engine.revision,
+                            "state": engine.state(),
                             "breaker": breaker.state.value if breaker else None})
         return {"status": "ok", "engines": engines,
                 "cache": {"clips": stats.clips, "bytes": stats.bytes, "pinned": stats.pinned},

@@ -49,6 +49,10 @@ class Engine(ABC):
         """The engine's own voice for a preset, or None if it cannot speak it."""
         return voice.for_engine(self.name)
 
+    def state(self) -> str:
+        """What the engine can do now, for /healthz: "ready", or why not (yet)."""
+        return "ready"
+
     def preload(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Start loading what the engine needs (a model) in the background and return at
         once; called when the service starts. The default has nothing to load."""

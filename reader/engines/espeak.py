@@ -66,6 +66,8 @@ espeakRATE_MAXIMUM = 450
 espeakRATE_NORMAL = 175
 VOLUME_NORMAL, VOLUME_MAXIMUM = 100, 200  # espeakVOLUME's normal and top
 PITCH_NORMAL, PITCH_MAXIMUM = 50, 100  # espeakPITCH's normal and top
+#: espeak_TextToPhonemes phonememode: IPA (bit 1), with a tie (bit 7) given in bits 8-23.
+PHONEMES_IPA_TIED = 0x02 | 0x80 | ord("^") << 8
 PHONEME_TABLE = "phontab"  # a file every espeak-ng-data folder has; its absence means no data
 
 
@@ -260,6 +262,9 @@ class Libespeak:
         lib.espeak_Synchronize.restype = ctypes.c_int
         lib.espeak_Terminate.argtypes = []
         lib.espeak_Terminate.restype = ctypes.c_int
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
+                                              ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
 
     def version(self) -> str:
         """The library's version ("1.52.0"); safe before initialisation."""
@@ -321,6 +326,21 @@ class Libespeak:
             raise EngineUnavailable(f"espeak_Synth failed (error {result})", "espeak")
         return Speech(b"".join(collector.chunks), self._sample_rate, tuple(collector.marks))
 
+    def phonemes(self, text: str, voice: str, data_path: str) -> str:
+        """``text``'s phonemes in IPA as ``voice`` would say them, a tie (``^``) inside
+        multi-letter phonemes ("d^ʒ"), clauses separated by spaces; blocks."""
+        with self.lock:
+            self._initialise(data_path)
+            self._select_voice(voice)
+            source = ctypes.create_string_buffer(text.replace("\0", " ").encode("utf-8"))
+            position = ctypes.c_void_p(ctypes.addressof(source))
+            clauses = []
+            while position.value:  # one clause per call; the library moves the pointer on
+                found: bytes | None = self._lib.espeak_TextToPhonemes(
+                    ctypes.byref(position), espeakCHARS_UTF8, PHONEMES_IPA_TIED)
+                clauses.append((found or b"").decode("utf-8", "replace"))
+            return " ".join(c for c in clauses if c)
+
     def terminate(self) -> None:
         """Free the library's data; the next ``speak`` initialises it again."""
         with self.lock:
@@ -333,6 +353,17 @@ class Libespeak:
 def open_library(path: str) -> Libespeak:
     """The process's one ``Libespeak`` for ``path`` (a library is loaded once per process)."""
     return Libespeak(path)
+
+
+def english_phonemes(text: str) -> str:
+    """IPA for English ``text`` (American), from the library espeakng-loader ships;
+    ``EngineUnavailable`` if it cannot be loaded."""
+    try:
+        library, data = _loader_paths()
+        return open_library(os.path.realpath(library)).phonemes(text, "en-us", data)
+    except (ImportError, RuntimeError, OSError) as exc:
+        raise EngineUnavailable(f"espeak-ng is not usable for English words: {exc}",
+                                "espeak") from exc
 
 
 def _loader_paths() -> tuple[str, str]:

@@ -121,6 +121,17 @@ class KokoroEngine(Engine):
         """Start loading the model in the background (idempotent, returns at once)."""
         self._load_started()
 
+    def state(self) -> str:
+        """"not loaded", "loading", "ready", or "unavailable: why" (a broken install)."""
+        if self._closed:
+            return "closed"
+        if self._loading is None:
+            return "not loaded"
+        if not self._loading.done():
+            return "loading"
+        problem = self._loading.exception()
+        return f"unavailable: {problem}" if problem else "ready"
+
     def _load_started(self) -> concurrent.futures.Future[Loaded]:
         if self._closed:
             raise EngineUnavailable("the kokoro engine is closed", self.name)
@@ -162,7 +173,8 @@ class KokoroEngine(Engine):
         kokoro_voice = self._kokoro_voice(voice)
         model = await self.loaded()
         style = await self._on_worker(self._style, kokoro_voice)
-        pieces = model.frontend.pieces(text)  # EngineRejected if nothing is speakable
+        # On the worker: espeak-ng (English words) may be busy with the espeak engine.
+        pieces = await self._on_worker(model.frontend.pieces, text)  # EngineRejected if mute
         speed, ratio = speed_and_ratio(prosody, kokoro_voice)
         gain = 1 + prosody.volume / 100
         made_ms = 0.0

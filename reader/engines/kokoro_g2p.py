@@ -1,17 +1,19 @@
 """Kokoro's front end: a normalised Chinese sentence -> phoneme pieces the model can say.
 
-Kokoro-82M v1.0 reads phonemes, not characters: Mandarin as IPA with tone arrows (misaki's
-"v1.0" Chinese front end, the one the model was trained with: pypinyin syllables -> IPA,
-words separated by spaces), English in misaki's American phoneme set, punctuation as ASCII
-marks. The model drops every symbol outside its 114-symbol vocabulary without a word, so
-this module makes sure nothing speakable reaches it in a form it would drop:
+Kokoro-82M v1.0 reads phonemes, not characters: Mandarin as IPA with tone arrows, English in
+misaki's American phoneme set, punctuation as ASCII marks. The Mandarin is what misaki's "v1.0"
+Chinese front end (the one the model was trained with) gives: jieba words separated by spaces,
+pypinyin syllables through pinyin-to-ipa's table (misaki carries an adapted copy; the two agree
+on all 1,845 syllables pypinyin knows once affricates are written as one letter). It is rebuilt
+here without misaki, which does not install on Python 3.13. The model drops every symbol
+outside its 114-symbol vocabulary without a word, so this module makes sure nothing speakable
+reaches it in a form it would drop:
 
 * ``〇`` (our normaliser's year digit, U+3007) is outside every Han block a front end checks:
   it becomes 零, which reads the same.
-* Latin letters and words (``G D P``, ``5G``, ``iPhone``) are looked up in misaki's English
-  lexicon (``us_gold.json`` / ``us_silver.json``, Kokoro's own phoneme set); what it does
-  not know is split at case changes and looked up again, and what is still unknown is
-  spelled letter by letter. misaki's Chinese front end silently drops them all.
+* Latin letters and words (``G D P``, ``5G``, ``iPhone``) are read in English: a letter by
+  its name, a word as espeak-ng (already installed for the espeak engine) says it, in
+  Kokoro's phoneme set. misaki's Chinese front end silently drops them all.
 * Digits left over (normalisation turns numbers into words; this is a safety net) are read
   one by one.
 
@@ -25,13 +27,11 @@ better), never more than the model's 510 tokens.
 from __future__ import annotations
 
 import functools
-import importlib.resources
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from reader.errors import EngineRejected
+from reader.errors import EngineRejected, EngineUnavailable
 
 #: Phoneme tokens the model reads at once (its 512 positions less the two pad tokens).
 MAX_TOKENS = 510
@@ -62,7 +62,6 @@ _WORD = re.compile(rf"[{HAN}\u3007]+|[A-Za-z]+|[0-9]+|\s+|.", re.DOTALL)
 #: Tokens of a run of words: how long the model's input is.
 Measure = Callable[[tuple["Word", ...]], int]
 
-_CASE_CHANGE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +202,7 @@ def _first_words(words: tuple[Word, ...]) -> tuple[tuple[Word, ...], tuple[Word,
 def mandarin_phonemes(word: str) -> str:
     """Kokoro v1.0's IPA for a run of Han characters: pypinyin's readings (its phrase
     dictionary picks the reading of a polyphonic character from the word around it), each
-    syllable through misaki's pinyin-to-IPA table, tones as arrows."""
+    syllable through pinyin-to-ipa's table, tones as arrows."""
     from pypinyin import Style, lazy_pinyin
 
     syllables = lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True,
@@ -213,53 +212,68 @@ def mandarin_phonemes(word: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _syllable_ipa(syllable: str) -> str:
-    from misaki.transcription import pinyin_to_ipa
+    from pinyin_to_ipa import pinyin_to_ipa
 
     try:
         variants = pinyin_to_ipa(syllable)
     except ValueError:  # pypinyin's erhua "r5" and the like: no syllable of their own
         return ""
-    return "".join(_retone(part) for part in variants[0]).replace(chr(815), "")
+    return _kokoro_symbols("".join(variants[0])).replace(chr(815), "")
 
 
-def _retone(ipa: str) -> str:
-    """Chao tone letters -> the arrows Kokoro was trained on (misaki ``ZHG2P.retone``)."""
-    ipa = ipa.replace("˧˩˧", "↓").replace("˧˥", "↗").replace("˥˩", "↘").replace("˥", "→")
-    # Syllabic ɻ/ɹ after retroflex and dental sibilants (zhi, si) is the vowel ɨ.
-    return ipa.replace("ɻ\u0329", "ɨ").replace("ɹ\u0329", "ɨ")
+def _kokoro_symbols(ipa: str) -> str:
+    """pinyin-to-ipa's IPA in the symbols Kokoro was trained on (misaki's v1.0 front end:
+    its adapted copy of pinyin-to-ipa, then ``ZHG2P.retone``): affricates as one letter,
+    Chao tone letters as arrows, syllabic ɻ/ɹ (zhi, si) as ɨ."""
+    for old, new in (("ʈʂ", "ꭧ"), ("tɕ", "ʨ"), ("ts", "ʦ"), ("˧˩˧", "↓"), ("˧˥", "↗"),
+                     ("˥˩", "↘"), ("˥", "→"), ("ɻ\u0329", "ɨ"), ("ɹ\u0329", "ɨ")):
+        ipa = ipa.replace(old, new)
+    return ipa
 
 
 # ---------------------------------------------------------------- English
 
-
-@functools.cache
-def _english_lexicon() -> dict[str, str]:
-    """misaki's American English lexicon, gold entries over silver ones."""
-    folder = importlib.resources.files("misaki") / "data"
-    merged: dict[str, str] = {}
-    for name in ("us_silver.json", "us_gold.json"):
-        entries = json.loads((folder / name).read_text(encoding="utf-8"))
-        merged.update({w: p for w, p in entries.items() if isinstance(p, str)})
-    return merged
+#: Letter names in Kokoro's American phoneme set (misaki's lexicon): acronyms are spelled.
+LETTERS = {
+    "A": "ˈA", "B": "bˈi", "C": "sˈi", "D": "dˈi", "E": "ˈi", "F": "ˈɛf", "G": "ʤˈi",
+    "H": "ˈAʧ", "I": "ˈI", "J": "ʤˈA", "K": "kˈA", "L": "ˈɛl", "M": "ˈɛm", "N": "ˈɛn",
+    "O": "ˈO", "P": "pˈi", "Q": "kjˈu", "R": "ˈɑɹ", "S": "ˈɛs", "T": "tˈi", "U": "jˈu",
+    "V": "vˈi", "W": "dˈʌbᵊlju", "X": "ˈɛks", "Y": "wˈI", "Z": "zˈi",
+}
+#: espeak-ng's American IPA -> Kokoro's symbols (misaki's ``EspeakFallback`` table, Apache-2.0):
+#: tied diphthongs and affricates become Kokoro's one-letter forms; longest first.
+ESPEAK_TO_KOKORO = (
+    ("ʔˌn\u0329", "ʔn"), ("ʔn\u0329", "ʔn"), ("a^ɪ", "I"), ("a^ʊ", "W"), ("d^ʒ", "ʤ"),
+    ("e^ɪ", "A"), ("t^ʃ", "ʧ"), ("ɔ^ɪ", "Y"), ("ə^l", "ᵊl"), ("o^ʊ", "O"), ("ʲo", "jo"),
+    ("ʲə", "jə"), ("ɜːɹ", "ɜɹ"), ("ɜː", "ɜɹ"), ("ɪə", "iə"), ("e", "A"), ("ʲ", ""),
+    ("ɚ", "əɹ"), ("r", "ɹ"), ("x", "k"), ("ç", "k"), ("ɐ", "ə"), ("ɬ", "l"), ("\u0303", ""),
+    ("ː", ""), ("o", "ɔ"), ("ɾ", "T"), ("ʔ", "t"), ("^", ""),
+)
+_SYLLABIC = re.compile("(\\S)\u0329")
 
 
 def english_phonemes(word: str) -> str:
-    """A Latin word in Kokoro's English phonemes: the lexicon's entry, else its parts at
-    case changes (``iPhone`` -> i + Phone), else its letters one by one (``GDP``)."""
-    if found := _lookup(word):
-        return found
-    parts = _CASE_CHANGE.findall(word)
-    if len(parts) > 1:
-        return " ".join(english_phonemes(part) for part in parts)
-    return " ".join(_lookup(letter.upper()) or "" for letter in word)
+    """A Latin word in Kokoro's English phonemes: a single letter by its name, a word as
+    espeak-ng says it in American English (``iPhone``, ``Chrome``; it spells what it cannot
+    read, like ``GDP``). Without espeak-ng, a word is spelled letter by letter."""
+    if len(word) == 1:
+        return LETTERS.get(word.upper(), "")
+    try:
+        ipa = _espeak_english(word)
+    except EngineUnavailable:
+        ipa = ""
+    return kokoro_from_espeak(ipa) if ipa else " ".join(LETTERS.get(c.upper(), "") for c in word)
 
 
-def _lookup(word: str) -> str:
-    lexicon = _english_lexicon()
-    if len(word) > 1 and word.isupper():
-        # An all-capital word is an acronym unless the lexicon knows it capitalised.
-        return lexicon.get(word, "")
-    for form in (word, word.lower(), word.capitalize()):
-        if found := lexicon.get(form):
-            return found
-    return ""
+def kokoro_from_espeak(ipa: str) -> str:
+    """espeak-ng's tied IPA in Kokoro's symbols."""
+    for old, new in ESPEAK_TO_KOKORO:
+        ipa = ipa.replace(old, new)
+    return _SYLLABIC.sub(r"ᵊ\1", ipa).replace(chr(809), "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _espeak_english(word: str) -> str:
+    from reader.engines.espeak import english_phonemes as espeak_ipa
+
+    return espeak_ipa(word)

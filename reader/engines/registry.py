@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reader.config import Settings
+from reader.config import Settings, data_dir
 from reader.engines.base import Engine
 from reader.errors import UnknownEngine
 
@@ -67,7 +67,9 @@ def _espeak(settings: Settings) -> Engine:
 def _kokoro(settings: Settings) -> Engine:
     from reader.engines.kokoro import KokoroEngine
 
-    return KokoroEngine(settings.voices_dir, threads=settings.kokoro_threads,
+    # Presets of one's own (READER_VOICES_DIR) may come without kokoro/: use the shipped voices.
+    voices = settings.voices_dir if (settings.voices_dir / "kokoro").is_dir() else None
+    return KokoroEngine(voices or data_dir("voices"), threads=settings.kokoro_threads,
                         cache_dir=settings.cache_dir)
 
 

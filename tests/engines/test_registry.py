@@ -29,7 +29,8 @@ def test_chain_follows_the_setting() -> None:
 
 
 def test_unknown_engine_lists_the_choices() -> None:
-    with pytest.raises(UnknownEngine, match="unknown engine 'nope'; choose one of: edge, kokoro, espeak"):
+    choices = "edge, kokoro, espeak"
+    with pytest.raises(UnknownEngine, match=f"unknown engine 'nope'; choose one of: {choices}"):
         registry.create("nope", Settings.from_env({}))
 
 
