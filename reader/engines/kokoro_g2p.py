@@ -183,12 +183,18 @@ def _fit(words: tuple[Word, ...], measure: Measure) -> list[tuple[Word, ...]]:
     return [*runs, current] if current else runs
 
 
+def _spelled_on(words: tuple[Word, ...], index: int) -> bool:
+    """Whether ``words[index]`` continues a spelled acronym (``G D P``): not a place to cut."""
+    return all(len(w.text) == 1 and w.text.isascii() and w.text.isalpha()
+               for w in words[index - 1:index + 1])
+
+
 def _first_words(words: tuple[Word, ...]) -> tuple[tuple[Word, ...], tuple[Word, ...]]:
     """The first clause's head (at most ``FIRST_PIECE_MAX_SYLLABLES``) and the rest."""
     total = 0
     for index, word in enumerate(words):
         total += word.syllables + (_letters(word.text) + 1) // 2
-        if total > FIRST_PIECE_MAX_SYLLABLES and index > 0:
+        if total > FIRST_PIECE_MAX_SYLLABLES and index > 0 and not _spelled_on(words, index):
             rest = words[index:]
             if sum(w.syllables for w in rest) >= 3:  # never leave a lone word behind
                 return words[:index], rest
