@@ -176,6 +176,17 @@ class ToneSource:
         return self._ffmpeg
 
 
+def another_take(audio: bytes) -> bytes:
+    """The same clip with every frame's private bit flipped: it decodes the same, but its bytes
+    differ from the first frame on (a retry that is not byte for byte the first try)."""
+    take = bytearray(audio)
+    for start in range(0, len(take) - 3, MP3_FRAME_BYTES):
+        if take[start] != 0xFF or take[start + 1] & 0xE0 != 0xE0:
+            break  # not Edge's format past here: the first frame is changed, which is enough
+        take[start + 2] ^= 0x01
+    return bytes(take)
+
+
 def _voice_pitch(voice: str) -> int:
     """A stable tone per voice (100-299 Hz), so clips of different voices differ."""
     return 100 + zlib.crc32(voice.encode()) % 200
@@ -299,6 +310,11 @@ class Fault(enum.Enum):
     - ``NO_AUDIO``: ``turn.start`` then ``turn.end``. ``NoAudioReceived``.
     - ``SLOW_FIRST_BYTE``: the first audio waits ``server.slow_first_byte_delay`` (30 s). The
       client waits forever (its ``receive_timeout`` only bounds the handshake).
+    - ``SILENT``: the request is accepted and nothing comes back, not even ``turn.start``,
+      until the client hangs up (``stats.hung_up`` counts it). The client waits forever.
+    - ``ANOTHER_TAKE``: the whole clip, but not byte for byte the usual one (every frame's
+      private bit is flipped: it sounds the same). Edge's output for a request is normally
+      deterministic; this is the retry that is not.
     - ``MALFORMED_*``: one bad frame after the first audio chunk, then the server waits for the
       client to hang up. ``HEADER_LENGTH`` and ``BINARY_PATH`` -> ``UnexpectedResponse``,
       ``TEXT_PATH`` -> ``UnknownResponse``, ``HEADER_LINE`` -> plain ``ValueError``,
@@ -313,6 +329,8 @@ class Fault(enum.Enum):
     CUT_SHORT = "cut_short"
     NO_AUDIO = "no_audio"
     SLOW_FIRST_BYTE = "slow_first_byte"
+    SILENT = "silent"
+    ANOTHER_TAKE = "another_take"
     MALFORMED_HEADER_LENGTH = "malformed_header_length"
     MALFORMED_BINARY_PATH = "malformed_binary_path"
     MALFORMED_TEXT_PATH = "malformed_text_path"
@@ -447,11 +465,17 @@ class SynthesisRequest:
 
 
 class Stats:
-    """Counts of what the server saw; thread-safe, every read is a snapshot."""
+    """Counts of what the server saw; thread-safe, every read is a snapshot.
+
+    ``wait(ready)`` blocks until a condition on the counts holds: what a test waits on instead
+    of sleeping (from async code, through ``asyncio.to_thread``: the server may share the loop).
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: wait()'s condition reads the properties
+        self._changed = threading.Condition(self._lock)
         self._connections = 0
+        self._hung_up = 0
         self._refused = 0
         self._voice_lists = 0
         self._requests: list[SynthesisRequest] = []
@@ -465,14 +489,28 @@ class Stats:
         with self._lock:
             return self._peak
 
-    def _started(self) -> None:
+    @property
+    def hung_up(self) -> int:
+        """Syntheses the client hung up on before their turn ended: it gave up waiting (a
+        deadline of its own), or stopped at a malformed frame."""
         with self._lock:
+            return self._hung_up
+
+    def wait(self, ready: Callable[[Stats], bool], timeout: float = 10.0) -> bool:
+        """Block until ``ready(self)`` holds (True) or ``timeout`` seconds pass (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: ready(self), timeout)
+
+    def _started(self) -> None:
+        with self._changed:
             self._active += 1
             self._peak = max(self._peak, self._active)
+            self._changed.notify_all()
 
     def _ended(self) -> None:
-        with self._lock:
+        with self._changed:
             self._active -= 1
+            self._changed.notify_all()
 
     @property
     def completed(self) -> Counter[tuple[str, str]]:
@@ -520,28 +558,38 @@ class Stats:
             )
 
     def reset(self) -> None:
-        with self._lock:
-            self._connections = self._refused = self._voice_lists = 0
+        with self._changed:
+            self._connections = self._refused = self._voice_lists = self._hung_up = 0
             self._requests.clear()
             self._completed.clear()
             self._peak = self._active
+            self._changed.notify_all()
 
     def _connection(self, refused: bool) -> None:
-        with self._lock:
+        with self._changed:
             self._connections += 1
             self._refused += refused
+            self._changed.notify_all()
 
     def _voice_list(self) -> None:
-        with self._lock:
+        with self._changed:
             self._voice_lists += 1
+            self._changed.notify_all()
 
     def _request(self, request: SynthesisRequest) -> None:
-        with self._lock:
+        with self._changed:
             self._requests.append(request)
+            self._changed.notify_all()
 
     def _complete(self, text: str, voice: str) -> None:
-        with self._lock:
+        with self._changed:
             self._completed.append((text, voice))
+            self._changed.notify_all()
+
+    def _hang_up(self) -> None:
+        with self._changed:
+            self._hung_up += 1
+            self._changed.notify_all()
 
 
 # --- The protocol -----------------------------------------------------------------------------
@@ -719,6 +767,10 @@ class _Connection:
     connection_id: str
     fault: Fault | None  # taken at the handshake, spent by the first synthesis
     speech_config: str = ""
+    turn_open: bool = False  # a synthesis is under way whose turn.end has not been sent
+
+    def end_turn(self) -> None:
+        self.turn_open = False
 
     def take_fault(self) -> Fault | None:
         fault, self.fault = self.fault, None
@@ -920,6 +972,9 @@ class FakeEdgeServer:
             pass  # the client hung up while we were talking
         finally:
             self._sockets.discard(ws)
+            assert self._closing is not None
+            if connection.turn_open and not self._closing.is_set():
+                self.stats._hang_up()
         return ws
 
     def _refusal(self, fault: Fault) -> web.Response:
@@ -954,16 +1009,21 @@ class FakeEdgeServer:
         fault = connection.take_fault() or self.faults.take_for_text(ssml.text)
         voice = self._find_voice(ssml)
         self.stats._request(self._describe(connection, ssml, voice, body, fault))
+        if fault is Fault.SILENT:
+            connection.turn_open = True
+            return  # nothing, ever: _converse notices when the client hangs up
         if voice is None:
             message = f"Unsupported voice {ssml.voice_name}".encode()
             await connection.ws.close(code=WSCloseCode.INVALID_TEXT, message=message)
             return
         frames = Frames(request_id or uuid.uuid4().hex)
+        connection.turn_open = True
         await connection.ws.send_str(frames.response())
         await connection.ws.send_str(frames.turn_start())
         audio = await self._audio(ssml.text, voice, fault)
         if not audio:
             await connection.ws.send_str(frames.turn_end())
+            connection.end_turn()
             return
         if await self._play(connection, frames, audio, ssml.text, fault, received):
             self.stats._complete(ssml.text, voice)
@@ -995,7 +1055,8 @@ class FakeEdgeServer:
     async def _audio(self, text: str, voice: str, fault: Fault | None) -> bytes:
         if fault is Fault.NO_AUDIO or not is_speakable(text):
             return b""
-        return await asyncio.to_thread(self.audio_source, text, voice)
+        audio = await asyncio.to_thread(self.audio_source, text, voice)
+        return another_take(audio) if fault is Fault.ANOTHER_TAKE else audio
 
     async def _play(
         self,
@@ -1026,12 +1087,14 @@ class FakeEdgeServer:
                 await connection.ws.send_frame(frame, opcode)
                 return False  # the client raises and hangs up; _converse sees it close
         if fault is Fault.DROP_MID_STREAM:
+            connection.end_turn()  # ended by us, not by the client
             _abort(connection.request)
             return False
         if not await self._pause_until(pace.due(len(audio))):
             return False
         await connection.ws.send_bytes(frames.audio_end())
         await connection.ws.send_str(frames.turn_end())
+        connection.end_turn()
         return fault is not Fault.CUT_SHORT
 
     def _boundaries(self, connection: _Connection, text: str, seconds: float) -> list[Boundary]:

@@ -395,6 +395,44 @@ def test_slow_first_byte_outlasts_a_deadline_and_the_server_still_stops_promptly
     assert run(scenario()) < 5  # not the 30 s the handler was waiting for
 
 
+def test_a_silent_server_sends_nothing_and_counts_the_client_hanging_up() -> None:
+    async def scenario() -> FakeEdgeServer:
+        async with edge() as server:
+            server.faults.push(Fault.SILENT)
+            heard = Heard()
+
+            async def listen() -> None:
+                async for chunk in edge_tts.Communicate(SENTENCE, XIAOXIAO).stream():
+                    heard.boundaries.append(chunk)  # nothing should ever come
+
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(listen(), timeout=0.3)  # the client would wait forever
+            assert heard.boundaries == []
+            assert await asyncio.to_thread(server.stats.wait, lambda s: s.hung_up == 1)
+            assert server.stats.completed == Counter()
+            assert (await speak(SENTENCE)).audio  # the next connection is served normally
+            return server
+
+    stats = run(scenario()).stats
+    assert (stats.count(), stats.hung_up) == (2, 1)
+    assert [r.fault for r in stats.requests] == [Fault.SILENT, None]
+
+
+def test_another_take_is_the_same_length_and_format_but_not_the_same_bytes() -> None:
+    async def scenario() -> tuple[Heard, Heard, Heard]:
+        async with edge() as server:
+            first = await speak(SENTENCE)
+            server.faults.push(Fault.ANOTHER_TAKE)
+            return first, await speak(SENTENCE), await speak(SENTENCE)
+
+    first, other, again = run(scenario())
+    assert again.audio == first.audio  # normally deterministic
+    assert len(other.audio) == len(first.audio) and other.audio != first.audio
+    assert other.audio[:2] == first.audio[:2] and other.audio[2] != first.audio[2]
+    assert_edge_format(other.audio)
+    assert other.boundaries == first.boundaries
+
+
 def test_text_rules_pick_out_one_sentence() -> None:
     async def scenario() -> FakeEdgeServer:
         async with edge() as server:
