@@ -595,6 +595,21 @@ def test_fallback_audio_is_not_stored_and_edge_takes_over_when_back(make_api: Ma
     assert hit.headers["x-reader-engine"] == "edge" and hit.content == back.content
 
 
+def test_a_silent_edge_hands_the_clip_to_espeak_at_the_first_byte_deadline(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(READER_EDGE_FIRST_BYTE_TIMEOUT="0.2", READER_EDGE_TIMEOUT="3600",
+                   READER_EDGE_RETRIES="2")
+    url = api.register(text=TEXT, plain=True)["segments"][1]["audio"]
+    api.edge.faults.always(Fault.SILENT)
+    response = api.client.get(url)
+    assert response.status_code == 200 and response.headers["x-reader-engine"] == "espeak"
+    assert probe_mp3(response.content).duration_ms > 0
+    assert api.edge.stats.count() == 1  # abandoned once, not retried
+    assert api.metric("reader_engine_failures_total", engine="edge", kind="timeout") == 1
+    assert api.health()["engines"][0]["breaker"] == "open"
+
+
 def test_no_engine_can_speak_is_a_503_with_retry_after(make_api: MakeApi) -> None:
     api = make_api(READER_ENGINES="edge")
     url = api.register(text=TEXT, plain=True)["segments"][0]["audio"]

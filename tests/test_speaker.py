@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,18 +14,20 @@ from reader.audio import probe_mp3
 from reader.cache import DiskCache
 from reader.config import data_dir
 from reader.engines.base import Engine
-from reader.engines.breaker import CircuitBreaker
+from reader.engines.breaker import CircuitBreaker, State
 from reader.engines.edge import EdgeEngine
 from reader.engines.espeak import EspeakEngine
 from reader.engines.function import FunctionEngine
 from reader.errors import (
     BadAudio,
     BadProsody,
+    EngineError,
+    EngineTimeout,
     EngineUnavailable,
     NoEngineAvailable,
     NothingToSay,
 )
-from reader.pipeline import Speaker, TextPipeline
+from reader.pipeline import Speaker, SpeechObserver, TextPipeline
 from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
 from reader.types import Audio, Prosody, Segment, Voice
 from reader.voices import load_voices
@@ -47,12 +49,16 @@ async def _no_sleep(seconds: float) -> None:
 
 
 @asynccontextmanager
-async def chain(pipeline: TextPipeline, root: Path, *extra: Engine,
+async def chain(pipeline: TextPipeline, root: Path, *extra: Engine, **edge_options: Any,
                 ) -> AsyncIterator[tuple[FakeEdgeServer, Speaker]]:
+    """Edge (the real client, against the fake server; ``edge_options`` override its
+    defaults: no retries, no backoff, a breaker that never opens) then ``extra`` or espeak."""
     async with FakeEdgeServer() as server:
         with patch_edge_tts(server):
-            edge = EdgeEngine(retries=0, sleep=_no_sleep,
-                              breaker=CircuitBreaker(threshold=100, cooldown=0))
+            options: dict[str, Any] = {
+                "retries": 0, "sleep": _no_sleep,
+                "breaker": CircuitBreaker(threshold=100, cooldown=0), **edge_options}
+            edge = EdgeEngine(**options)
             engines: list[Engine] = [edge, *extra] if extra else [edge, EspeakEngine()]
             speaker = Speaker(pipeline, engines, DiskCache(root), VOICES)
             try:
@@ -262,5 +268,49 @@ def test_heard_says_which_clip_is_cached_and_what_its_engine_was_given(
             found, speak = speaker.heard(seg, voice, Prosody())
             assert found is not None and found.engine == "edge"
             assert speak == "首班车今晚10点发车。"
+
+    run(test)
+
+
+class Failures(SpeechObserver):
+    """Records the engine failures and fallbacks the speaker reports."""
+
+    def __init__(self) -> None:
+        self.errors: list[EngineError] = []
+        self.fallbacks: list[tuple[str, str]] = []
+
+    def failed(self, engine: str, error: EngineError) -> None:
+        self.errors.append(error)
+
+    def fell_back(self, from_engine: str, to_engine: str) -> None:
+        self.fallbacks.append((from_engine, to_engine))
+
+
+@pytest.mark.parametrize("fault", [Fault.SILENT, Fault.SLOW_FIRST_BYTE])
+def test_a_silent_edge_hands_the_sentence_to_the_next_engine_at_the_first_byte_deadline(
+    pipeline: TextPipeline, tmp_path: Path, fault: Fault
+) -> None:
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=10, cooldown=60)
+        # Edge's whole-request deadline is an hour and it may retry: only the first-byte
+        # deadline can hand this sentence on.
+        async with chain(pipeline, tmp_path, timeout=3600, first_byte_timeout=0.2, retries=2,
+                         breaker=breaker) as (server, speaker):
+            server.slow_first_byte_delay = 3600
+            server.faults.always(fault)
+            speaker.observer = failures = Failures()
+            seg = segment(pipeline, "重庆欢迎您，智能产业博览会今天开幕。")
+            flight = speaker.stream(seg)
+            heard = b"".join([chunk async for chunk in flight.listen()])
+            spoken = await flight.result()
+            assert (spoken.engine, spoken.fallback, spoken.cached) == ("espeak", True, False)
+            assert heard == spoken.audio.data  # the listener heard espeak, from its first byte
+            assert failures.fallbacks == [("edge", "espeak")]
+            (error,) = failures.errors
+            assert isinstance(error, EngineTimeout) and "no audio within 0.2 s" in str(error)
+            assert server.stats.count() == 1  # edge's request was abandoned, not retried
+            assert breaker.state is State.OPEN  # the next sentences do not wait for edge
+            if fault is Fault.SILENT:
+                assert await asyncio.to_thread(server.stats.wait, lambda s: s.hung_up == 1)
 
     run(test)

@@ -1,11 +1,13 @@
 """The edge engine: Microsoft Edge's online neural voices through the real edge-tts client.
 
 One sentence per request. What the client does not do for us (see shared/EDGE-NOTES.md) is
-done here: a deadline on every read (the client's own timeout only bounds the handshake),
+done here: a deadline on every read (the client's own timeout only bounds the handshake), a
+shorter one for the first audio byte (a listener is waiting: a silent Edge must hand the
+sentence to the next engine in seconds, not at the end of the whole request's deadline),
 retries with capped exponential backoff and jitter for transient failures, none for permanent
-ones, a cap on concurrent connections (Microsoft throttles floods), a circuit breaker so an
-outage costs one failed request instead of one per sentence, and validation of every clip
-(a dropped stream ends quietly with partial audio).
+ones or after a deadline, a cap on concurrent connections (Microsoft throttles floods), a
+circuit breaker so an outage costs one failed request instead of one per sentence, and
+validation of every clip (a dropped stream ends quietly with partial audio).
 
 Every third-party exception is translated here into ``EngineUnavailable`` (transient),
 ``EngineRejected`` (permanent) or ``BadAudio``.
@@ -99,6 +101,7 @@ class EdgeEngine(Engine):
         voice_list_url: str | None = None,
         proxy: str | None = None,
         timeout: float = 15.0,
+        first_byte_timeout: float = 3.0,
         retries: int = 2,
         connections: int = 4,
         breaker: CircuitBreaker | None = None,
@@ -116,6 +119,8 @@ class EdgeEngine(Engine):
         self._communicate = communicate
         self._proxy = proxy
         self.timeout = timeout
+        #: Seconds from opening a connection to the first audio byte (never past ``timeout``).
+        self.first_byte_timeout = min(first_byte_timeout, timeout)
         self.retries = retries
         self._slots = asyncio.Semaphore(connections)
         self.breaker = breaker or CircuitBreaker()
@@ -193,15 +198,16 @@ class EdgeEngine(Engine):
         boundaries: list[Boundary] = []
         async with self._slots, aclosing(self._chunks(text, name, prosody)) as chunks:
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.timeout
+            opened = loop.time()  # the clock starts with the connection, not in our queue
+            first_byte_by, deadline = opened + self.first_byte_timeout, opened + self.timeout
             while True:
+                until = deadline if data else first_byte_by
                 try:
-                    chunk = await asyncio.wait_for(anext(chunks), max(deadline - loop.time(), 0))
+                    chunk = await asyncio.wait_for(anext(chunks), max(until - loop.time(), 0))
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    message = f"edge did not finish within {self.timeout:g} s"
-                    raise EngineTimeout(message, self.name) from None
+                    raise self._late(heard=bool(data)) from None
                 item = chunk["data"] if chunk["type"] == "audio" else _boundary(chunk)
                 if isinstance(item, bytes):
                     data += item
@@ -212,6 +218,13 @@ class EdgeEngine(Engine):
                       tuple(boundaries))
         check_clip(audio, text, prosody)
         _check_words_reported(audio, text)
+
+    def _late(self, heard: bool) -> EngineTimeout:
+        """The deadline that passed: the whole request's, or the first audio byte's."""
+        if heard:
+            return EngineTimeout(f"edge did not finish within {self.timeout:g} s", self.name)
+        return EngineTimeout(f"edge sent no audio within {self.first_byte_timeout:g} s",
+                             self.name)
 
     async def _chunks(self, text: str, name: str,
                       prosody: Prosody) -> AsyncGenerator[Any, None]:
@@ -278,8 +291,9 @@ class EdgeEngine(Engine):
 
     async def _fetch_voice_list(self, permit: Permit) -> frozenset[str] | None:
         try:
+            # A listener may be waiting behind the list: no longer than for a first byte.
             listed = await asyncio.wait_for(self._list_voices(proxy=self._proxy),
-                                            min(self.timeout, VOICE_LIST_TIMEOUT))
+                                            min(self.first_byte_timeout, VOICE_LIST_TIMEOUT))
             voices = frozenset(str(entry["ShortName"]) for entry in listed)
         except Exception as exc:  # best effort: without the list, requests find out themselves
             log.info("edge: voice list unavailable (%s: %s)", type(exc).__name__, exc)

@@ -52,6 +52,7 @@ def _edge(settings: Settings) -> Engine:
         voice_list_url=settings.edge_voice_list_url,
         proxy=settings.edge_proxy,
         timeout=settings.edge_timeout,
+        first_byte_timeout=settings.edge_first_byte_timeout,
         retries=settings.edge_retries,
         connections=settings.edge_connections,
         breaker=CircuitBreaker(settings.edge_breaker_failures, settings.edge_breaker_cooldown),

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
 
 from reader.audio import probe_mp3
+from reader.engines import edge as edge_module
 from reader.engines.breaker import CircuitBreaker, State
 from reader.engines.edge import EdgeEngine
 from reader.errors import BadAudio, EngineRejected, EngineTimeout, EngineUnavailable
 from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
-from reader.types import Prosody, Voice
+from reader.types import Boundary, Prosody, Voice
 
 T = TypeVar("T")
 XIAOXIAO = Voice("xiaoxiao", "晓晓", "zh-CN", {"edge": "zh-CN-XiaoxiaoNeural", "espeak": "cmn"})
@@ -303,6 +305,74 @@ def test_stream_does_not_retry_after_audio_went_out() -> None:
             # Part of the clip went out: no retry; the end of the stream says it was bad.
             assert got and sleeps.calls == [] and server.stats.connections == 1
 
+    run(test)
+
+
+async def _streamed(engine: EdgeEngine, server: FakeEdgeServer) -> Heard:
+    """Stream SENTENCE, noting how many connections the server had seen at each audio chunk."""
+    heard = Heard()
+    async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+        if isinstance(item, Boundary):
+            heard.boundaries.append(item)
+        else:
+            heard.audio += item
+            heard.connections_at_chunk.append(server.stats.connections)
+    return heard
+
+
+@dataclass
+class Heard:
+    audio: bytes = b""
+    boundaries: list[Boundary] = field(default_factory=list)
+    connections_at_chunk: list[int] = field(default_factory=list)
+
+
+@pytest.mark.parametrize("fault", [Fault.SILENT, Fault.SLOW_FIRST_BYTE])
+def test_a_silent_edge_fails_at_the_first_byte_deadline_once_and_trips_the_breaker(
+    fault: Fault,
+) -> None:
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=10, cooldown=60)
+        # The whole request may take an hour: only the first-byte deadline can end this one.
+        async with edge(timeout=3600, first_byte_timeout=0.2, retries=2, breaker=breaker) as (
+                server, engine, sleeps):
+            server.slow_first_byte_delay = 3600
+            server.faults.always(fault)
+            with pytest.raises(EngineTimeout, match="no audio within 0.2 s"):
+                await _streamed(engine, server)
+            assert server.stats.count() == 1 and sleeps.calls == []  # not retried
+            assert breaker.state is State.OPEN  # counted like a timeout: at once
+            if fault is Fault.SILENT:  # (a slow server only notices when it next sends)
+                assert await asyncio.to_thread(server.stats.wait, lambda s: s.hung_up == 1)
+
+    run(test)
+
+
+def test_the_first_byte_deadline_does_not_cut_a_stream_that_has_started() -> None:
+    async def test() -> None:
+        async with edge(timeout=3600, first_byte_timeout=0.1) as (server, engine, _):
+            server.speed = 8.0  # the rest of the clip takes a few times the first-byte deadline
+            heard = await _streamed(engine, server)
+            assert heard.audio == server.audio_source(SENTENCE, "zh-CN-XiaoxiaoNeural")
+            assert server.stats.connections == 1
+
+    run(test)
+
+
+def test_the_voice_list_waits_no_longer_than_a_first_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def hang(**kwargs: Any) -> list[Any]:
+        await asyncio.sleep(3600)
+        return []
+
+    async def test() -> None:
+        breaker = CircuitBreaker(threshold=3, cooldown=60)
+        async with edge(timeout=3600, first_byte_timeout=0.1, list_voices=hang,
+                        breaker=breaker) as (server, engine, _):
+            with pytest.raises(EngineUnavailable, match="resting"):
+                await _streamed(engine, server)
+            assert server.stats.connections == 0 and breaker.state is State.OPEN
+
+    monkeypatch.setattr(edge_module, "VOICE_LIST_TIMEOUT", 3600.0)
     run(test)
 
 
