@@ -32,6 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from reader.api import create_app
 from reader.audio import probe_mp3
 from reader.config import Settings
+from reader.engines.edge import StreamDiverged
 from reader.pipeline import TextPipeline
 from reader.service import API, Service
 from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
@@ -608,6 +609,40 @@ def test_a_silent_edge_hands_the_clip_to_espeak_at_the_first_byte_deadline(
     assert api.edge.stats.count() == 1  # abandoned once, not retried
     assert api.metric("reader_engine_failures_total", engine="edge", kind="timeout") == 1
     assert api.health()["engines"][0]["breaker"] == "open"
+
+
+def test_a_stream_broken_mid_clip_reaches_the_listener_whole_when_the_retry_repeats_it(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(READER_EDGE_RETRIES="1")
+    url = api.register(text=TEXT, plain=True)["segments"][1]["audio"]
+    api.edge.faults.push(Fault.DROP_MID_STREAM)  # the first attempt only
+    response = api.client.get(url)
+    assert response.status_code == 200 and response.headers["x-reader-engine"] == "edge"
+    first, retry = api.edge.stats.requests
+    assert (first.fault, retry.fault) == (Fault.DROP_MID_STREAM, None)
+    assert response.content == api.edge.audio_source(retry.text, retry.voice)  # uncut
+    hit = api.client.get(url)  # stored whole
+    assert hit.headers["cache-control"] == IMMUTABLE and hit.content == response.content
+
+
+def test_a_stream_broken_mid_clip_is_cut_when_the_retry_differs(make_api: MakeApi) -> None:
+    api = make_api(READER_EDGE_RETRIES="1")
+    url = api.register(text=TEXT, plain=True)["segments"][1]["audio"]
+    api.edge.faults.push(Fault.DROP_MID_STREAM)
+    api.edge.faults.push(Fault.ANOTHER_TAKE)
+    received = b""
+    with api.client.stream("GET", url) as response:
+        assert response.status_code == 200
+        # The test client's way of showing a response cut after it started.
+        with pytest.raises(RuntimeError, match="response already started") as cut:
+            for chunk in response.iter_bytes():
+                received += chunk
+    assert isinstance(cut.value.__cause__, StreamDiverged)
+    request = api.edge.stats.requests[0]
+    first_take = api.edge.audio_source(request.text, request.voice)
+    assert 0 < len(received) < len(first_take) and received == first_take[: len(received)]
+    assert api.stored() == (1, 0)  # nothing partial was kept
 
 
 def test_no_engine_can_speak_is_a_503_with_retry_after(make_api: MakeApi) -> None:

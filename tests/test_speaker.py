@@ -15,7 +15,7 @@ from reader.cache import DiskCache
 from reader.config import data_dir
 from reader.engines.base import Engine
 from reader.engines.breaker import CircuitBreaker, State
-from reader.engines.edge import EdgeEngine
+from reader.engines.edge import EdgeEngine, StreamDiverged
 from reader.engines.espeak import EspeakEngine
 from reader.engines.function import FunctionEngine
 from reader.errors import (
@@ -312,5 +312,48 @@ def test_a_silent_edge_hands_the_sentence_to_the_next_engine_at_the_first_byte_d
             assert breaker.state is State.OPEN  # the next sentences do not wait for edge
             if fault is Fault.SILENT:
                 assert await asyncio.to_thread(server.stats.wait, lambda s: s.hung_up == 1)
+
+    run(test)
+
+
+def test_a_stream_broken_under_a_listener_is_healed_when_the_retry_repeats_it(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path, retries=1) as (server, speaker):
+            server.faults.push(Fault.DROP_MID_STREAM)  # the first attempt only
+            seg = segment(pipeline, "这句话在传输途中断了，但听众听不出来。")
+            flight = speaker.stream(seg)
+            heard = b"".join([chunk async for chunk in flight.listen()])
+            spoken = await flight.result()
+            first, retry = server.stats.requests
+            assert (first.fault, retry.fault) == (Fault.DROP_MID_STREAM, None)
+            uninterrupted = server.audio_source(retry.text, retry.voice)
+            assert heard == uninterrupted  # byte for byte: nothing twice, nothing missing
+            assert (spoken.engine, spoken.cached) == ("edge", False)
+            stored = speaker.cache.get(spoken.key)
+            assert stored is not None and stored.audio.data == uninterrupted  # cached whole
+
+    run(test)
+
+
+def test_a_stream_broken_under_a_listener_stays_cut_when_the_retry_differs(
+    pipeline: TextPipeline, tmp_path: Path
+) -> None:
+    async def test() -> None:
+        async with chain(pipeline, tmp_path, retries=1) as (server, speaker):
+            server.faults.push(Fault.DROP_MID_STREAM)
+            server.faults.push(Fault.ANOTHER_TAKE)
+            seg = segment(pipeline, "这句话在传输途中断了，重试的声音却不一样。")
+            heard = b""
+            with pytest.raises(StreamDiverged):
+                async for chunk in speaker.stream(seg).listen():
+                    heard += chunk
+            request = server.stats.requests[0]
+            first_take = server.audio_source(request.text, request.voice)
+            assert 0 < len(heard) < len(first_take) and heard == first_take[: len(heard)]
+            assert speaker.cached(seg, VOICES.default, Prosody()) is None  # nothing partial
+            again = await speaker.speak(seg)  # the next request starts afresh
+            assert (again.engine, again.cached, again.audio.data) == ("edge", False, first_take)
 
     run(test)

@@ -39,7 +39,11 @@ class Engine(ABC):
                      prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
         """MP3 bytes as they are produced, and word boundaries as they are known. Engines
         that can stream override this; the default synthesises the whole clip and yields it
-        at once. The caller validates the whole clip when the stream ends."""
+        at once. The caller validates the whole clip when the stream ends.
+
+        Bytes once yielded are final (a listener may have heard them): an engine that retries
+        after yielding audio must continue the same clip, yielding only what follows, or
+        raise."""
         audio = await self.synthesize(text, voice, prosody)
         for boundary in audio.boundaries:
             yield boundary

@@ -9,6 +9,12 @@ ones or after a deadline, a cap on concurrent connections (Microsoft throttles f
 circuit breaker so an outage costs one failed request instead of one per sentence, and
 validation of every clip (a dropped stream ends quietly with partial audio).
 
+A stream that breaks after audio went out is retried too, in the same loop: the retry's
+output must repeat what was passed on byte for byte (``_PassedOn``), and only what follows it
+is passed on, so the listener never hears the cut. Edge's output for one request is normally
+deterministic, but that is checked on every byte, never assumed: a retry that differs ends the
+stream (``StreamDiverged``).
+
 Every third-party exception is translated here into ``EngineUnavailable`` (transient),
 ``EngineRejected`` (permanent) or ``BadAudio``.
 """
@@ -66,6 +72,11 @@ _EDGE_ERRORS = (
 _SPEAKABLE = re.compile(r"[^\W_]")
 
 Item = bytes | Boundary
+
+
+class StreamDiverged(EngineUnavailable):
+    """A retry's audio differs from what the broken attempt had already passed on: the stream
+    cannot be continued, and what went out stays a cut clip."""
 
 
 class Communicate(Protocol):
@@ -145,10 +156,10 @@ class EdgeEngine(Engine):
 
     async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[Item]:
         """Audio bytes (and word boundaries) as Edge sends them: the first arrive after
-        Edge's first-byte delay, not after the whole sentence. Transient failures are retried
-        while no audio has been passed on; after that there is no taking it back. The clip is
-        validated when it ends: ``BadAudio`` then means the bytes already passed on were
-        a cut-short clip."""
+        Edge's first-byte delay, not after the whole sentence. Transient failures are retried;
+        once audio has been passed on, a retry only continues the stream if it repeats that
+        audio exactly (else ``StreamDiverged``). The clip is validated when it ends:
+        ``BadAudio`` then means the bytes already passed on were a cut-short clip."""
         name = await self._usable_voice(voice, prosody)
         async for item in self._request(text, name, prosody, buffered=False):
             yield item
@@ -161,23 +172,28 @@ class EdgeEngine(Engine):
 
     async def _request(self, text: str, name: str, prosody: Prosody,
                        buffered: bool) -> AsyncIterator[Item]:
-        """Attempts until one succeeds; the breaker hears once per request, not per attempt."""
+        """Attempts until one succeeds; the breaker hears once per request, not per attempt.
+
+        Streamed, every attempt goes through one ``_PassedOn``: after a break, the retry
+        continues the stream where the listener stopped hearing it, or fails. No retry after a
+        deadline (the listener is waiting; the next engine should speak) nor after a retry
+        that diverged (a third take would not make the second one match)."""
         permit = self._permit()
+        passed = _PassedOn()
         try:
             for attempt in range(self.retries + 1):
-                passed_on = False
                 try:
                     if buffered:
                         items = [item async for item in self._attempt(text, name, prosody)]
                     else:
-                        async with aclosing(self._attempt(text, name, prosody)) as attempt_items:
-                            async for item in attempt_items:
-                                passed_on = passed_on or isinstance(item, bytes)
+                        attempt_items = self._attempt(text, name, prosody)
+                        async with aclosing(passed.beyond(attempt_items)) as fresh:
+                            async for item in fresh:
                                 yield item
                         items = []
                 except (EngineUnavailable, BadAudio) as exc:
-                    final = passed_on or attempt == self.retries or isinstance(exc, EngineTimeout)
-                    if final:
+                    last = attempt == self.retries
+                    if last or isinstance(exc, EngineTimeout | StreamDiverged):
                         permit.failure(trip=isinstance(exc, EngineTimeout))
                         raise
                     log.info("edge: %s; retry %d of %d", exc, attempt + 1, self.retries)
@@ -311,6 +327,61 @@ class EdgeEngine(Engine):
         # 429/5xx are transient; any other status (404, 401...) means the endpoint is wrong
         # or has moved: not our text's fault, and worth opening the breaker over.
         return EngineUnavailable(f"edge answered HTTP {exc.status}", self.name)
+
+
+class _PassedOn:
+    """What a streamed request has passed on so far, so that a retry can continue it.
+
+    The listener has heard these bytes and cannot un-hear them: a retry is usable only if it
+    repeats them exactly. ``beyond`` compares the retry's output with them, byte for byte as
+    it arrives (and its word boundaries one for one), passes on only what lies past them, and
+    raises ``StreamDiverged`` at the first difference, without waiting for the rest.
+    """
+
+    def __init__(self) -> None:
+        self.audio = bytearray()
+        self.boundaries: list[Boundary] = []
+
+    async def beyond(self, attempt: AsyncGenerator[Item, None]) -> AsyncGenerator[Item, None]:
+        """The attempt's items past what was passed on (all of them on a first attempt); the
+        attempt is closed (its connection and slot freed) as soon as this ends."""
+        heard = words = 0  # how far into this attempt's own audio and boundaries
+        async with aclosing(attempt):
+            async for item in attempt:
+                if isinstance(item, Boundary):
+                    words += 1
+                    if self._new_boundary(item, words):
+                        yield item
+                    continue
+                fresh = self._new_audio(item, heard)
+                heard += len(item)
+                if fresh:
+                    yield fresh
+        # A whole, valid clip that is shorter than what went out is another take too.
+        self._check(heard >= len(self.audio), "audio")
+
+    def _new_boundary(self, boundary: Boundary, number: int) -> bool:
+        """Is the attempt's ``number``-th boundary new? One passed on already must match."""
+        if number <= len(self.boundaries):
+            self._check(boundary == self.boundaries[number - 1], "word boundaries")
+            return False
+        self.boundaries.append(boundary)
+        return True
+
+    def _new_audio(self, chunk: bytes, offset: int) -> bytes:
+        """The part of ``chunk`` (at ``offset`` in the attempt's audio) not passed on yet;
+        the part that was must be the same bytes."""
+        repeated = min(len(chunk), max(len(self.audio) - offset, 0))
+        self._check(chunk[:repeated] == self.audio[offset : offset + repeated], "audio")
+        fresh = chunk[repeated:]
+        self.audio += fresh
+        return fresh
+
+    def _check(self, same: bool, what: str) -> None:
+        if not same:
+            raise StreamDiverged(f"edge's retry differs from the {what} already passed on"
+                                 f" ({len(self.audio)} bytes): the clip cannot be continued",
+                                 "edge")
 
 
 def _boundary(chunk: dict[str, Any]) -> Boundary:

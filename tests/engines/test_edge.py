@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -13,7 +13,7 @@ import pytest
 from reader.audio import probe_mp3
 from reader.engines import edge as edge_module
 from reader.engines.breaker import CircuitBreaker, State
-from reader.engines.edge import EdgeEngine
+from reader.engines.edge import EdgeEngine, StreamDiverged, _PassedOn
 from reader.errors import BadAudio, EngineRejected, EngineTimeout, EngineUnavailable
 from reader.testing.fake_edge import FakeEdgeServer, Fault, patch_edge_tts
 from reader.types import Boundary, Prosody, Voice
@@ -293,21 +293,6 @@ def test_stream_retries_while_nothing_has_been_passed_on() -> None:
     run(test)
 
 
-def test_stream_does_not_retry_after_audio_went_out() -> None:
-    async def test() -> None:
-        async with edge() as (server, engine, sleeps):
-            server.faults.push(Fault.DROP_MID_STREAM)
-            got = b""
-            with pytest.raises(BadAudio, match="cut short"):
-                async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
-                    if isinstance(item, bytes):
-                        got += item
-            # Part of the clip went out: no retry; the end of the stream says it was bad.
-            assert got and sleeps.calls == [] and server.stats.connections == 1
-
-    run(test)
-
-
 async def _streamed(engine: EdgeEngine, server: FakeEdgeServer) -> Heard:
     """Stream SENTENCE, noting how many connections the server had seen at each audio chunk."""
     heard = Heard()
@@ -325,6 +310,82 @@ class Heard:
     audio: bytes = b""
     boundaries: list[Boundary] = field(default_factory=list)
     connections_at_chunk: list[int] = field(default_factory=list)
+
+
+def test_a_stream_broken_after_audio_went_out_is_continued_by_an_identical_retry() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            whole = await engine.synthesize(SENTENCE, XIAOXIAO, Prosody())
+            server.stats.reset()
+            server.faults.push(Fault.DROP_MID_STREAM)  # the first attempt only
+            heard = await _streamed(engine, server)
+            assert 1 in heard.connections_at_chunk  # audio went out before the break...
+            assert 2 in heard.connections_at_chunk  # ...and the retry's went on after it
+            assert heard.audio == whole.data  # byte for byte, nothing twice, nothing missing
+            assert heard.boundaries == list(whole.boundaries)  # no word reported twice
+            assert len(sleeps.calls) == 1 and server.stats.connections == 2
+            assert [r.fault for r in server.stats.requests] == [Fault.DROP_MID_STREAM, None]
+            assert engine.breaker.state is State.CLOSED
+
+    run(test)
+
+
+def test_a_retry_that_differs_from_what_went_out_ends_the_stream() -> None:
+    async def test() -> None:
+        async with edge() as (server, engine, sleeps):
+            whole = server.audio_source(SENTENCE, "zh-CN-XiaoxiaoNeural")
+            server.faults.push(Fault.DROP_MID_STREAM)
+            server.faults.push(Fault.ANOTHER_TAKE)
+            got = b""
+            with pytest.raises(StreamDiverged, match="differs from the audio already passed"):
+                async for item in engine.stream(SENTENCE, XIAOXIAO, Prosody()):
+                    if isinstance(item, bytes):
+                        got += item
+            assert 0 < len(got) < len(whole) and got == whole[: len(got)]  # only the first take
+            assert len(sleeps.calls) == 1 and server.stats.connections == 2  # no third take
+
+    run(test)
+
+
+def test_without_retries_a_stream_broken_after_audio_went_out_stays_cut() -> None:
+    async def test() -> None:
+        async with edge(retries=0) as (server, engine, sleeps):
+            server.faults.push(Fault.DROP_MID_STREAM)
+            with pytest.raises(BadAudio, match="cut short"):
+                await _streamed(engine, server)
+            assert sleeps.calls == [] and server.stats.connections == 1
+
+    run(test)
+
+
+async def _attempt(*items: bytes | Boundary) -> AsyncGenerator[bytes | Boundary, None]:
+    for item in items:
+        yield item
+
+
+def _word(text: str, offset_ms: float) -> Boundary:
+    return Boundary("word", text, offset_ms, 100.0)
+
+
+def test_passed_on_continues_whatever_the_chunking_and_refuses_any_difference() -> None:
+    async def through(passed: _PassedOn, *items: bytes | Boundary) -> list[bytes | Boundary]:
+        return [item async for item in passed.beyond(_attempt(*items))]
+
+    async def test() -> None:
+        passed = _PassedOn()
+        first = await through(passed, _word("重庆", 0), b"abcd", _word("欢迎", 100), b"ef")
+        assert first == [_word("重庆", 0), b"abcd", _word("欢迎", 100), b"ef"]
+        # The retry chunks its audio differently: only what lies past "abcdef" is new.
+        again = await through(passed, _word("重庆", 0), b"ab", _word("欢迎", 100), b"cdefg",
+                              _word("您", 200), b"hi")
+        assert again == [b"g", _word("您", 200), b"hi"]
+        assert bytes(passed.audio) == b"abcdefghi"
+        for retry in [(b"abcdefgX",), (b"abcdefgh",), (_word("重庆", 1), b"abcdefghij")]:
+            with pytest.raises(StreamDiverged):
+                await through(passed, *retry)
+        assert bytes(passed.audio) == b"abcdefghi"  # a refused retry added nothing
+
+    run(test)
 
 
 @pytest.mark.parametrize("fault", [Fault.SILENT, Fault.SLOW_FIRST_BYTE])
