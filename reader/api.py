@@ -50,7 +50,7 @@ from reader.fetch import BadUrl, FetchDisabled, FetchFailed, FetchTimeout, Forbi
 from reader.jobs import ENDED, JobRequest, Jobs, JobState
 from reader.limits import AccessDenied, LimitExceeded, MissingToken, client_key
 from reader.metrics import RequestMetricsMiddleware
-from reader.pipeline import TextPipeline
+from reader.pipeline import Spoken, TextPipeline
 from reader.publish import report_html, service_feed
 from reader.service import API, ArticleInput, Service
 from reader.sources import Source
@@ -456,7 +456,8 @@ def _add_audio_routes(app: FastAPI, svc: Service) -> None:
                    range_: Annotated[str | None, Header(alias="range")] = None,
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
         """A segment's clip at its content address: from the cache (ranges, ETag, 304,
-        immutable), or streamed as the engine produces it."""
+        immutable), a fallback engine's stored clip standing in (the same, but no-cache), or
+        streamed as the engine produces it."""
         key = name.removesuffix(".mp3")
         if name == key:
             raise BadCacheKey("clip addresses end in .mp3: /api/v1/audio/<64 hex>.mp3")
@@ -470,12 +471,10 @@ def _add_audio_routes(app: FastAPI, svc: Service) -> None:
                                if_none_match=if_none_match, engine=engine)
             return Response(reply.body, status_code=reply.status, headers=reply.headers)
         if request.method == "HEAD":
-            svc.clip_source(key)  # 404 for keys nobody registered
-            svc.metrics.cache_miss()
-            head = Response(status_code=200, media_type=MP3, headers={"Cache-Control": STREAMED})
-            del head.headers["content-length"]  # unknown until it is made, and not 0
-            return head
+            return await _head_of_a_miss(svc, key, range_, if_none_match)
         streamed = await svc.clip_stream(key, _client(request, svc))
+        if isinstance(streamed, Spoken):  # a fallback's stored clip, standing in
+            return _stored(key, streamed, request.method, range_, if_none_match)
         # Not "immutable" yet: if the clip fails its check at the end, the bytes already sent
         # must not be kept by a cache; once stored, the next request is a hit and immutable.
         headers = {"X-Reader-Engine": streamed.engine,
@@ -486,6 +485,27 @@ def _add_audio_routes(app: FastAPI, svc: Service) -> None:
     for method in ("GET", "HEAD"):
         app.add_api_route(f"{API}/audio/{{name}}", clip, methods=[method], tags=["audio"],
                           response_class=Response, operation_id=f"{method.lower()}_clip")
+
+
+def _stored(address: str, spoken: Spoken, method: str, range_: str | None,
+            if_none_match: str | None) -> Response:
+    """A whole stored clip at ``address``: the address's own (immutable) or a stand-in."""
+    reply = clip_reply(spoken.key, spoken.audio.data, method=method, range_header=range_,
+                       if_none_match=if_none_match, engine=spoken.engine, address=address)
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+async def _head_of_a_miss(svc: Service, key: str, range_: str | None,
+                          if_none_match: str | None) -> Response:
+    """HEAD of an address whose own clip is not stored: what the cache holds for it (a
+    fallback's clip standing in), else the headers of a stream; never a synthesis."""
+    stored = await asyncio.to_thread(svc.stored_clip, key)  # 404 for keys nobody registered
+    (svc.metrics.cache_miss if stored is None else svc.metrics.cache_hit)()
+    if stored is not None:
+        return _stored(key, stored, "HEAD", range_, if_none_match)
+    head = Response(status_code=200, media_type=MP3, headers={"Cache-Control": STREAMED})
+    del head.headers["content-length"]  # unknown until it is made, and not 0
+    return head
 
 
 def _add_admin_routes(app: FastAPI, svc: Service) -> None:

@@ -9,7 +9,7 @@ listener that goes away (a closed browser tab) cancels nothing for the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,6 +37,12 @@ class Broadcast(Generic[T]):
     def done(self) -> bool:
         return self._done
 
+    @property
+    def settled(self) -> T | None:
+        """The result, if the producer has already finished well (else None): a listener
+        that finds the whole clip there can answer with it whole, not as a stream."""
+        return self._result if self._done and self._error is None else None
+
     def publish(self, chunk: bytes) -> None:
         if chunk:
             self._chunks.append(chunk)
@@ -58,7 +64,7 @@ class Broadcast(Generic[T]):
         self._done = True
         self._wake()
 
-    async def listen(self) -> AsyncIterator[bytes]:
+    async def listen(self) -> AsyncGenerator[bytes, None]:
         """Every chunk from the first, as they come; raises the producer's error at the end."""
         self.listeners += 1
         try:

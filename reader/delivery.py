@@ -4,6 +4,10 @@ A clip's URL is its content address, so its bytes never change: a strong ETag (t
 ``Cache-Control: public, max-age=31536000, immutable``, ``If-None-Match`` answered with 304,
 ``HEAD``, and single byte ranges (206) for seeking. Malformed or absurd ``Range`` headers
 (several ranges, thousands of them, garbage) get a clear 416, never a 5xx.
+
+A fallback engine's stored clip can stand in at the primary engine's address: it gets the
+same validators and ranges (its ETag is its own key), but not ``immutable``: the address
+belongs to the primary's clip, which replaces it once made.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_STORED = "no-store"
 #: A clip streamed while it is made: may be used, not kept without asking again.
 STREAMED = "no-cache"
+#: A fallback engine's stored clip at the primary's address: may be kept, but revalidated
+#: (its ETag) on every use, so the primary's clip replaces it as soon as there is one.
+STAND_IN = "no-cache"
 MP3 = "audio/mpeg"
 
 #: A single byte range: "bytes=0-499", "bytes=500-", "bytes=-500". Nothing else is accepted.
@@ -83,10 +90,12 @@ def matches(if_none_match: str | None, tag: str) -> bool:
 
 
 def clip_reply(key: str, data: bytes, *, method: str, range_header: str | None,
-               if_none_match: str | None, engine: str) -> Reply:
-    """The reply for a stored clip: 200, 206, 304 (or 416 raised)."""
+               if_none_match: str | None, engine: str, address: str | None = None) -> Reply:
+    """The reply for a stored clip (``key``: its own content key) at ``address`` (the key
+    the URL names, if another: the clip stands in there): 200, 206, 304 (or 416 raised)."""
     tag = etag(key)
-    headers = {"ETag": tag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes",
+    caching = IMMUTABLE if address in (None, key) else STAND_IN
+    headers = {"ETag": tag, "Cache-Control": caching, "Accept-Ranges": "bytes",
                "Content-Type": MP3, "X-Reader-Engine": engine}
     if matches(if_none_match, tag):
         return Reply(304, headers, b"")

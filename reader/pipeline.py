@@ -327,6 +327,8 @@ class Speaker:
         clip = await asyncio.to_thread(self.cache.get, key)
         self.observer.cache_lookup(engine.name, clip is not None)
         if clip is not None:
+            # Published and (by _produce) finished with no await in between: a listener
+            # finds the stored clip whole and can answer with ranges and validators.
             out.publish(clip.audio.data)
             return Spoken(clip.audio, key, engine.name, True, fallback)
         speak, _ = self.text.speak_for(segment, engine.level)

@@ -304,9 +304,17 @@ class Service:
                             f" changed); fetch the manifest {API}/articles/{stored.id} again")
         return segment, voice, stored.prosody
 
-    async def clip_stream(self, key: str, client: str) -> Streamed:
-        """A clip not in the cache, streamed as it is made, once its first bytes exist.
-        ``NoEngineAvailable`` if nothing can speak it."""
+    def stored_clip(self, key: str) -> Spoken | None:
+        """The best clip the cache holds for the address (the primary's, or a fallback's
+        standing in), without synthesising; raises for unknown or stale keys."""
+        segment, voice, prosody = self.clip_source(key)
+        return self.speaker.cached(segment, voice, prosody)
+
+    async def clip_stream(self, key: str, client: str) -> Streamed | Spoken:
+        """A clip not in the cache under its key: streamed as it is made, once its first
+        bytes exist; or, if the speaker answered with a stored clip (a fallback's), that clip
+        whole, so the response can offer validators and ranges. ``NoEngineAvailable`` if
+        nothing can speak it."""
         segment, voice, prosody = self.clip_source(key)
         self.limiter.check(client)
         charge = _Charge(self.budget, client, 0)
@@ -441,13 +449,17 @@ async def _refund_if_failed(broadcast: Broadcast[Spoken], charge: _Charge) -> No
         charge.refund()
 
 
-async def _first_bytes(broadcast: Broadcast[Spoken]) -> Streamed:
-    """Wait for the broadcast's first bytes (or its failure) before answering."""
+async def _first_bytes(broadcast: Broadcast[Spoken]) -> Streamed | Spoken:
+    """Wait for the broadcast's first bytes (or its failure) before answering. A clip the
+    speaker took from the cache is published and finished in one step: it comes back whole."""
     chunks = broadcast.listen()
     try:
         first = await anext(chunks)
     except StopAsyncIteration:
         raise NoEngineAvailable("the engine produced no audio for this sentence") from None
+    if (whole := broadcast.settled) is not None and whole.cached:
+        await chunks.aclose()
+        return whole
 
     async def rest() -> AsyncIterator[bytes]:
         yield first

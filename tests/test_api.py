@@ -596,6 +596,52 @@ def test_fallback_audio_is_not_stored_and_edge_takes_over_when_back(make_api: Ma
     assert hit.headers["x-reader-engine"] == "edge" and hit.content == back.content
 
 
+def test_a_fallback_clip_from_the_cache_has_validators_and_ranges_but_is_not_immutable(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(READER_EDGE_BREAKER_FAILURES="100")  # edge is asked every time
+    url = api.register(text=TEXT, plain=True)["segments"][1]["audio"]
+    key = url.removeprefix(f"{API}/audio/").removesuffix(".mp3")
+    api.edge.faults.always(Fault.HTTP_503)
+    made = api.client.get(url)  # espeak speaks it now: streamed, and stored under its own key
+    assert made.headers["cache-control"] == "no-store"
+
+    stand_in = api.client.get(url)
+    assert stand_in.status_code == 200 and stand_in.content == made.content
+    assert stand_in.headers["x-reader-engine"] == "espeak"
+    assert stand_in.headers["cache-control"] == STREAMED  # kept, but asked about every time
+    tag = stand_in.headers["etag"]
+    assert tag != f'"{key}"'  # espeak's clip has its own tag: the primary's bytes differ
+    assert stand_in.headers["accept-ranges"] == "bytes"
+    assert stand_in.headers["content-length"] == str(len(made.content))
+
+    size = len(made.content)
+    part = api.client.get(url, headers={"Range": "bytes=100-"})
+    assert part.status_code == 206 and part.content == made.content[100:]
+    assert part.headers["content-range"] == f"bytes 100-{size - 1}/{size}"
+    assert part.headers["cache-control"] == STREAMED and part.headers["etag"] == tag
+    problem(api.client.get(url, headers={"Range": f"bytes={size}-"}), 416)
+    same = api.client.get(url, headers={"If-None-Match": tag})
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["etag"] == tag and same.headers["cache-control"] == STREAMED
+
+    asked = api.edge.stats.count()
+    head = api.client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(size) and head.headers["etag"] == tag
+    assert head.headers["cache-control"] == STREAMED
+    assert head.headers["x-reader-engine"] == "espeak"
+    assert api.client.head(url, headers={"If-None-Match": tag}).status_code == 304
+    assert api.edge.stats.count() == asked  # HEAD asks no engine
+
+    api.edge.faults.clear()  # edge is back: the stand-in's tag no longer matches
+    back = api.client.get(url, headers={"If-None-Match": tag})
+    assert back.status_code == 200 and back.headers["x-reader-engine"] == "edge"
+    hit = api.client.get(url)
+    assert hit.headers["etag"] == f'"{key}"' and hit.headers["cache-control"] == IMMUTABLE
+    assert hit.content == back.content != made.content
+
+
 def test_a_silent_edge_hands_the_clip_to_espeak_at_the_first_byte_deadline(
     make_api: MakeApi,
 ) -> None:
