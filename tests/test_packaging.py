@@ -2,7 +2,7 @@
 
 `requirements-dev.lock` (what scripts/setup installs) and `requirements.lock` (what `pip install .`
 gets, checked by scripts/check-install) are written by scripts/lock: exact versions with hashes,
-one universal resolution whose entries markers tell apart. A dependency added to pyproject.toml
+one universal resolution, its entries told apart by markers. A dependency added to pyproject.toml
 without running scripts/lock fails here, on every platform and Python the lock is for.
 """
 
@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.markers import default_environment
@@ -90,7 +91,7 @@ class Pin:
             return None
         return Version(specifiers[0].version)
 
-    def applies(self, environment: Mapping[str, str]) -> bool:
+    def applies(self, environment: Mapping[str, Any]) -> bool:
         marker = self.requirement.marker
         return marker is None or marker.evaluate(dict(environment))
 
@@ -109,7 +110,7 @@ def read_lock(path: Path) -> list[Pin]:
     return pins
 
 
-def resolved(pins: list[Pin], environment: Mapping[str, str]) -> dict[NormalizedName, list[Pin]]:
+def resolved(pins: list[Pin], environment: Mapping[str, Any]) -> dict[NormalizedName, list[Pin]]:
     """The lock's entries that apply in `environment`, by name."""
     found: dict[NormalizedName, list[Pin]] = {}
     for pin in pins:
@@ -118,19 +119,18 @@ def resolved(pins: list[Pin], environment: Mapping[str, str]) -> dict[Normalized
     return found
 
 
-def _project() -> dict[str, object]:
+def _project() -> dict[str, Any]:
     with (ROOT / "pyproject.toml").open("rb") as file:
-        project: dict[str, object] = tomllib.load(file)["project"]
+        project: dict[str, Any] = tomllib.load(file)["project"]
     return project
 
 
 def runtime_requirements() -> list[Requirement]:
-    return [Requirement(text) for text in _project()["dependencies"]]  # type: ignore[attr-defined]
+    return [Requirement(text) for text in _project()["dependencies"]]
 
 
 def dev_requirements() -> list[Requirement]:
-    extras = _project()["optional-dependencies"]
-    return [Requirement(text) for text in extras["dev"]]  # type: ignore[index]
+    return [Requirement(text) for text in _project()["optional-dependencies"]["dev"]]
 
 
 def _unlocked(requirements: list[Requirement], pins: list[Pin], lock: Path) -> list[str]:
