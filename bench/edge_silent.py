@@ -68,15 +68,16 @@ async def measure(server: FakeEdgeServer, text: TextPipeline, first_byte_timeout
 
 async def main(deadline: float) -> None:
     logging.getLogger("reader").setLevel(logging.ERROR)  # each edge failure logs a warning
-    root = Path(tempfile.mkdtemp(prefix="edge-silent-"))
-    text = TextPipeline.load(Settings.from_env({"READER_CACHE_DIR": str(root / "text")}))
-    async with FakeEdgeServer() as server:
-        with patch_edge_tts(server):
-            server.faults.always(Fault.SILENT)
-            runs = [(f"deadline {deadline:g} s", deadline,
-                     await measure(server, text, deadline, root / "with")),
-                    (f"no deadline ({EDGE_TIMEOUT:g} s, as before)", EDGE_TIMEOUT,
-                     await measure(server, text, EDGE_TIMEOUT, root / "without"))]
+    with tempfile.TemporaryDirectory(prefix="edge-silent-") as folder:
+        root = Path(folder)
+        text = TextPipeline.load(Settings.from_env({"READER_CACHE_DIR": str(root / "text")}))
+        async with FakeEdgeServer() as server:
+            with patch_edge_tts(server):
+                server.faults.always(Fault.SILENT)
+                runs = [(f"deadline {deadline:g} s", deadline,
+                         await measure(server, text, deadline, root / "with")),
+                        (f"no deadline ({EDGE_TIMEOUT:g} s, as before)", EDGE_TIMEOUT,
+                         await measure(server, text, EDGE_TIMEOUT, root / "without"))]
     print("a cold sentence through the Speaker, fake Edge server silent, fallback espeak:")
     for label, waited, results in runs:
         (first, whole, engine), (next_first, _, next_engine) = results
