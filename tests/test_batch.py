@@ -42,6 +42,8 @@ def make_settings(tmp_path: Path, edge: FakeEdgeServer, **env: str) -> Settings:
         "READER_EDGE_URL": edge.wss_url,
         "READER_EDGE_VOICE_LIST_URL": edge.voice_list_url,
         "READER_EDGE_RETRIES": "0",
+        # The batch's own logic; espeak is the quick fallback (kokoro has tests of its own).
+        "READER_ENGINES": "edge,espeak",
         **env,
     })
 
