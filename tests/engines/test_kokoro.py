@@ -223,6 +223,16 @@ def test_latin_letters_are_spoken(engine: KokoroEngine) -> None:
     assert [b.text for b in words(with_letters)][2:5] == ["G", "D", "P"]
 
 
+def test_a_mark_after_the_sentence_that_the_model_cannot_say_is_skipped(
+        engine: KokoroEngine) -> None:
+    # Footnote and reference marks pass the normaliser; after the full stop they make a last
+    # piece with no phoneme the model reads, which must not fail the sentence.
+    for text in ("重庆欢迎您。*", "重庆欢迎您。※"):
+        audio = speak(engine, text)
+        check_clip(audio, text, NORMAL)
+        assert [b.text for b in words(audio)] == ["重庆", "欢迎您"]
+
+
 def test_a_sentence_ending_in_a_closing_quote_ends_in_a_pause(engine: KokoroEngine) -> None:
     # News quotes end in 。” and the clip must end in a sentence's pause, as it does without
     # the quote (kokoro_g2p makes the lone ” a piece of its own, which the model says as a
