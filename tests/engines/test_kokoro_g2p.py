@@ -115,6 +115,24 @@ def test_settled_polyphones_are_read_right(frontend: Frontend) -> None:
     assert found == SETTLED_POLYPHONES
 
 
+#: Traditional-character words (pages the zh-TW preset, kokoro voice zf_xiaoni, reads) and
+#: their simplified forms: the same words, read the same.
+TRADITIONAL = {
+    "銀行": "银行",  # yin2 hang2
+    "行長": "行长",  # hang2 zhang3
+    "重慶": "重庆",  # chong2 qing4
+    "長江": "长江",  # chang2 jiang1
+    "音樂": "音乐",  # yin1 yue4
+    "乾淨": "干净",  # gan1 jing4
+    "增長": "增长",  # zeng1 zhang3
+}
+
+
+def test_traditional_characters_read_as_their_simplified_words(frontend: Frontend) -> None:
+    found = {text: joined(frontend, text) for text in TRADITIONAL}
+    assert found == {text: joined(frontend, simple) for text, simple in TRADITIONAL.items()}
+
+
 def test_the_year_digit_zero_is_read_as_ling(frontend: Frontend) -> None:
     # 〇 (U+3007) is how our normaliser writes the zero of a year; it is in no Han block.
     year = frontend.words("二〇二五年")
