@@ -35,16 +35,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import hashlib
 import importlib.metadata
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from reader.audio import ENCODER_DELAY_MS, FRAME_BYTES, FRAME_MS, SAMPLE_RATE, pcm_to_mp3
 from reader.engines.base import Engine
-from reader.engines.kokoro_g2p import Frontend, Piece
+from reader.engines.kokoro_g2p import Frontend, Piece, load_readings
 from reader.engines.kokoro_model import MODEL_NAME, VoiceFolder, part_paths, session
 from reader.errors import BadAudio, ConfigError, EngineRejected, EngineUnavailable, ReaderError
 from reader.types import Audio, Boundary, Prosody, Voice
@@ -74,6 +75,9 @@ PAUSE_AFTER_MS = {"clause": 180.0, "sentence": 300.0, "words": 20.0}
 #: cost (about a second per new input size).
 WARM_UP = ("中文", "今天天气很好，我们一起去公园散步吧。")
 
+#: Readings pypinyin must not guess, beside the voices (``voices/kokoro/readings-zh.tsv``).
+READINGS_FILE = "readings-zh.tsv"
+
 _T = TypeVar("_T")
 
 
@@ -90,8 +94,7 @@ def speed_and_ratio(prosody: Prosody, voice: str) -> tuple[float, float]:
     f0 = MALE_F0_HZ if voice.startswith("zm_") else FEMALE_F0_HZ
     ratio = max(f0 + prosody.pitch, 1.0) / f0
     low, high = SPEED_RANGE
-    speed = min(max(1 + prosody.rate / 100, low), high)
-    return speed / ratio, ratio
+    return min(max((1 + prosody.rate / 100) / ratio, low), high), ratio
 
 
 class KokoroEngine(Engine):
@@ -109,7 +112,9 @@ class KokoroEngine(Engine):
         self.threads = threads
         self._model_parts = tuple(model_parts) if model_parts is not None else None
         self._cache_dir = cache_dir
-        self.revision = f"{ADAPTER_REVISION}+{MODEL_NAME}+pypinyin-{_version('pypinyin')}"
+        self.readings = self.voices.path / READINGS_FILE
+        self.revision = (f"{ADAPTER_REVISION}+{MODEL_NAME}+pypinyin-{_version('pypinyin')}"
+                         f"+readings-{_digest(self.readings)}")
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kokoro")
         self._loading: concurrent.futures.Future[Loaded] | None = None
         self._styles: dict[str, Samples] = {}
@@ -129,6 +134,8 @@ class KokoroEngine(Engine):
             return "not loaded"
         if not self._loading.done():
             return "loading"
+        if self._loading.cancelled():
+            return "unavailable: loading was cancelled"
         problem = self._loading.exception()
         return f"unavailable: {problem}" if problem else "ready"
 
@@ -142,17 +149,29 @@ class KokoroEngine(Engine):
     def _load(self) -> Loaded:
         paths = self._model_parts if self._model_parts is not None else part_paths()
         loaded_session = session(paths, self.threads)
-        frontend = Frontend(self.voices.vocabulary(), _word_splitter(self._cache_dir))
+        readings = load_readings(self.readings) if self.readings.is_file() else {}
+        frontend = Frontend(self.voices.vocabulary(), _word_splitter(self._cache_dir, readings))
         loaded = Loaded(loaded_session, frontend)
-        style = self._style(self.voices.names()[0])
-        for text in WARM_UP:  # also loads pypinyin's and misaki's dictionaries
-            for piece in frontend.pieces(text):
-                self._speak_piece(loaded, piece, style, 1.0, 1.0, 1.0)
+        self._warm_up(loaded)
         return loaded
 
+    def _warm_up(self, loaded: Loaded) -> None:
+        """Run ``WARM_UP`` once (it also loads pypinyin's dictionaries), with the first voice
+        that is intact: one altered voice file must not make the others unavailable."""
+        for voice in self.voices.names():
+            try:
+                style = self._style(voice)
+            except EngineUnavailable:
+                continue
+            for text in WARM_UP:
+                for piece in loaded.frontend.pieces(text):
+                    self._speak_piece(loaded, piece, style, 1.0, 1.0, 1.0)
+            return
+
     async def loaded(self) -> Loaded:
-        """The model, waiting for the load (started now if nobody started it)."""
-        return await asyncio.wrap_future(self._load_started())
+        """The model, waiting for the load (started now if nobody started it). A waiter that
+        is cancelled leaves the load alone: others wait for the same one."""
+        return await asyncio.shield(asyncio.wrap_future(self._load_started()))
 
     # ------------------------------------------------------------ speaking
 
@@ -181,6 +200,8 @@ class KokoroEngine(Engine):
         for piece in pieces:
             samples = await self._on_worker(self._speak_piece, model, piece, style, speed,
                                             ratio, gain)
+            if not len(samples):
+                continue  # nothing the model could say in this piece (marks only)
             data = await self._encode(samples)
             for boundary in _word_boundaries(model.frontend, piece, samples, made_ms):
                 yield boundary
@@ -296,11 +317,20 @@ def _word_boundaries(frontend: Frontend, piece: Piece, samples: Samples,
     return found
 
 
-def _word_splitter(cache_dir: Path | None) -> Callable[[str], list[str]]:
+def _word_splitter(cache_dir: Path | None, known: Iterable[str]) -> Callable[[str], list[str]]:
     """Word boundaries for Han text: jieba (misaki's v1.0 front end puts a space between
-    words, and the model was trained on that)."""
-    words = load_words(cache_dir or Path(tempfile.gettempdir()))
+    words, and the model was trained on that), with the ``known`` words kept whole (the
+    readings table's: 千行百业 must reach pypinyin as one word)."""
+    words = load_words(cache_dir or Path(tempfile.gettempdir()), extra_words=known)
     return lambda text: [token.word for token in words.tokens(text)]
+
+
+def _digest(path: Path) -> str:
+    """A short digest of a data file, for the revision ("none" when it is absent)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    except OSError:
+        return "none"
 
 
 def _version(distribution: str) -> str:

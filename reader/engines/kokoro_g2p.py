@@ -21,7 +21,7 @@ The sentence is cut into ``Piece``s at clause punctuation, so the first clause c
 (and heard) before the rest is made: the first piece is one clause, or its first few words
 when the clause is long, and each later piece may hold up to twice the phonemes spoken so far
 (a piece never takes longer to make than the audio before it lasts to play, at 2x real time or
-better), never more than the model's 510 tokens.
+better) or ``MIN_BUDGET`` tokens, never more than the model's 510 tokens.
 """
 
 from __future__ import annotations
@@ -30,23 +30,34 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from reader.errors import EngineRejected, EngineUnavailable
+from reader.errors import ConfigError, EngineRejected, EngineUnavailable
 
 #: Phoneme tokens the model reads at once (its 512 positions less the two pad tokens).
 MAX_TOKENS = 510
 #: The first piece is made alone so the listener hears it early: at most this many Han
 #: characters (under two seconds of speech), cut at a word boundary.
 FIRST_PIECE_MAX_SYLLABLES = 6
-#: A later piece holds up to this many times the phonemes already made.
+#: A later piece holds up to this many times the phonemes already made (it is made while they
+#: play: at 2.5x real time or better, it is ready before they end)...
 GROWTH = 2
+#: ... or this many, whichever is more: a short clause (他说：) would otherwise force the next
+#: one to be cut between words, and a pause at a comma is heard less than a break mid-phrase.
+MIN_BUDGET = 64
 
-#: Han characters pypinyin reads: CJK Unified Ideographs, Extension A, compatibility forms.
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+#: Han characters pypinyin reads: CJK Unified Ideographs, Extension A, compatibility forms,
+#: and Extensions B-H (rare characters in names and places: 𫓧, 𬭊).
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 #: Characters that end a clause (Chinese and ASCII), where a piece may end.
 CLAUSE_END = "，。！？；：、,.!?;:…"
 #: Characters that end a sentence: a longer pause follows.
 SENTENCE_END = "。！？.!?"
+#: Marks that open what follows them: they never join the clause before.
+OPENING = "“‘「『《（【(\""
+#: Model symbols that only mark the text (quotes, brackets): nothing to say at a piece's end.
+SILENT_MARKS = "“”\"()"
 #: Chinese punctuation -> what the model knows (misaki's ``map_punctuation``); quotes and
 #: brackets become its curly quotes and parentheses, the rest is dropped.
 PUNCTUATION = {
@@ -59,9 +70,10 @@ PUNCTUATION = {
 DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
 _WORD = re.compile(rf"[{HAN}\u3007]+|[A-Za-z]+|[0-9]+|\s+|.", re.DOTALL)
+#: misaki writes punctuation against the word before it ("..., ..."), never after a space.
+_SPACE_BEFORE_MARK = re.compile(r" +([,.!?:;…])")
 #: Tokens of a run of words: how long the model's input is.
 Measure = Callable[[tuple["Word", ...]], int]
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,11 @@ class Word:
     phonemes: str  # in the model's symbols ('' for spaces)
     syllables: int  # Han characters (for the first piece's length)
 
+    @property
+    def spoken(self) -> bool:
+        """Whether it is a word (Han, Latin, digits), not a mark."""
+        return bool(self.syllables or _letters(self.text))
+
 
 @dataclass(frozen=True, slots=True)
 class Piece:
@@ -81,17 +98,23 @@ class Piece:
 
     @property
     def phonemes(self) -> str:
-        """The model's input: words separated by spaces, as misaki writes them."""
-        return " ".join(w.phonemes for w in self.words if w.phonemes).replace(" ,", ",")
+        """The model's input: words separated by spaces, marks against the word before them
+        (as misaki writes them), no quote or bracket at the end (the model would voice it)."""
+        joined = " ".join(w.phonemes for w in self.words if w.phonemes)
+        return _SPACE_BEFORE_MARK.sub(r"\1", joined).rstrip(SILENT_MARKS + " ")
 
     @property
     def ending(self) -> str:
         """How the piece ends: "sentence" (。！？), "clause" (，；：...) or "words" (cut
-        between two words of a long clause)."""
-        last = self.words[-1].text[-1:] if self.words else ""
-        if last in SENTENCE_END:
-            return "sentence"
-        return "clause" if last in CLAUSE_END else "words"
+        between two words of a long clause); closing quotes and brackets do not count."""
+        for word in reversed(self.words):
+            if word.spoken:
+                break
+            if word.text[-1:] in SENTENCE_END:
+                return "sentence"
+            if word.text[-1:] in CLAUSE_END:
+                return "clause"
+        return "words"
 
 
 class Frontend:
@@ -122,8 +145,7 @@ class Frontend:
 
     def _chunk(self, chunk: str) -> list[Word]:
         if chunk[0] == "\u3007" or re.match(f"[{HAN}]", chunk):
-            return [Word(w, mandarin_phonemes(w), len(w))
-                    for w in self._segment(chunk.replace("\u3007", "零"))]
+            return self._han_words(chunk)
         if chunk.isascii() and chunk.isalpha():
             return [Word(chunk, english_phonemes(chunk), 0)]
         if chunk.isdigit():
@@ -133,35 +155,67 @@ class Frontend:
             return []
         return [Word(chunk, PUNCTUATION.get(chunk, ""), 0)]
 
+    def _han_words(self, chunk: str) -> list[Word]:
+        """Words of a Han run, keeping its text, read as its simplified form (pypinyin's
+        phrases are simplified: 銀行 would be yin2 xing2) with 〇 as 零 (the same digit)."""
+        said = simplified(chunk.replace("\u3007", "零"))
+        words, start = [], 0
+        for word in self._segment(said):
+            words.append(Word(chunk[start:start + len(word)], mandarin_phonemes(word),
+                              len(word)))
+            start += len(word)
+        return words
+
 
 def _letters(text: str) -> int:
     return sum(ch.isascii() and ch.isalnum() for ch in text)
 
 
 def _schedule(words: list[Word], measure: Measure) -> list[Piece]:
-    """Group ``words`` into pieces: a short first piece, then pieces that grow."""
-    units = [part for clause in _clauses(words) for part in _fit(clause, measure)]
-    head, rest = _first_words(units[0])
-    pieces = [Piece(head)]
+    """Group ``words`` into pieces: a short first piece, then pieces of whole clauses, each
+    within ``_budget`` of the tokens made before it (a clause longer than that is cut at word
+    boundaries), never more than ``MAX_TOKENS``."""
+    clauses = _clauses(words)
+    head, rest = _first_words(clauses[0])
+    runs = [head]
     made = measure(head)
-    current = list(rest)
-    for unit in units[1:]:
-        budget = min(MAX_TOKENS, GROWTH * made)
-        if current and measure((*current, *unit)) > budget:
-            pieces.append(Piece(tuple(current)))
-            made += measure(tuple(current))
-            current = []
-        current.extend(unit)
+    current: tuple[Word, ...] = ()
+    for clause in [rest, *clauses[1:]] if rest else clauses[1:]:
+        if current and measure((*current, *clause)) > _budget(made):
+            runs, made, current = _cut(runs, made, current, measure)
+        if measure((*current, *clause)) <= _budget(made):
+            current = (*current, *clause)
+            continue
+        for word in clause:  # a clause longer than the budget: cut it between words
+            if current and measure((*current, word)) > _budget(made):
+                runs, made, current = _cut(runs, made, current, measure)
+            current = (*current, word)
     if current:
-        pieces.append(Piece(tuple(current)))
-    return pieces
+        runs, made, current = _cut(runs, made, current, measure)
+    return [Piece(run) for run in runs]
+
+
+def _budget(made: int) -> int:
+    return min(MAX_TOKENS, max(GROWTH * made, MIN_BUDGET))
+
+
+def _cut(runs: list[tuple[Word, ...]], made: int, current: tuple[Word, ...],
+         measure: Measure) -> tuple[list[tuple[Word, ...]], int, tuple[Word, ...]]:
+    """``current`` ends a piece; marks with no word (a closing quote) join the piece before."""
+    if any(word.spoken for word in current) or not runs:
+        return [*runs, current], made + measure(current), ()
+    return [*runs[:-1], (*runs[-1], *current)], made, ()
 
 
 def _clauses(words: list[Word]) -> list[tuple[Word, ...]]:
-    """``words`` cut after each clause-ending punctuation mark."""
+    """``words`` cut after each clause-ending mark; marks right after one (a closing quote,
+    a symbol, but not an opening quote) stay with the clause they follow."""
     clauses: list[tuple[Word, ...]] = []
     current: list[Word] = []
     for word in words:
+        if clauses and not current and not word.spoken and word.text not in OPENING:
+            clauses[-1] = (*clauses[-1], word)
+            continue
         current.append(word)
         if word.text[-1:] in CLAUSE_END:
             clauses.append(tuple(current))
@@ -169,18 +223,6 @@ def _clauses(words: list[Word]) -> list[tuple[Word, ...]]:
     if current:
         clauses.append(tuple(current))
     return clauses
-
-
-def _fit(words: tuple[Word, ...], measure: Measure) -> list[tuple[Word, ...]]:
-    """``words`` in runs of at most ``MAX_TOKENS`` tokens, cut at word boundaries."""
-    runs: list[tuple[Word, ...]] = []
-    current: tuple[Word, ...] = ()
-    for word in words:
-        if current and measure((*current, word)) > MAX_TOKENS:
-            runs.append(current)
-            current = ()
-        current = (*current, word)
-    return [*runs, current] if current else runs
 
 
 def _spelled_on(words: tuple[Word, ...], index: int) -> bool:
@@ -203,6 +245,41 @@ def _first_words(words: tuple[Word, ...]) -> tuple[tuple[Word, ...], tuple[Word,
 
 
 # ---------------------------------------------------------------- Mandarin
+
+
+def simplified(text: str) -> str:
+    """``text`` in simplified characters, character for character (OpenCC's t2s); as it is
+    when the conversion would change its length (a word written differently)."""
+    converted = _t2s().convert(text)
+    return converted if len(converted) == len(text) else text
+
+
+@functools.cache
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def load_readings(path: Path) -> dict[str, str]:
+    """A readings table (word, tab, tone-number pinyin; see ``voices/kokoro/readings-zh.tsv``)
+    loaded into pypinyin's phrase dictionary; the table, for the cache revision."""
+    from pypinyin import load_phrases_dict
+    from pypinyin.contrib.tone_convert import to_tone
+
+    readings: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, _, pinyin = line.partition("\t")
+        syllables = pinyin.split()
+        if len(syllables) != len(word):
+            raise ConfigError(f"{path}:{number}: {word!r} has {len(word)} characters but"
+                              f" {len(syllables)} syllables")
+        readings[word] = pinyin
+        load_phrases_dict({word: [[to_tone(s)] for s in syllables]})
+    return readings
+
 
 
 def mandarin_phonemes(word: str) -> str:
@@ -259,11 +336,13 @@ _SYLLABIC = re.compile("(\\S)\u0329")
 
 
 def english_phonemes(word: str) -> str:
-    """A Latin word in Kokoro's English phonemes: a single letter by its name, a word as
-    espeak-ng says it in American English (``iPhone``, ``Chrome``; it spells what it cannot
-    read, like ``GDP``). Without espeak-ng, a word is spelled letter by letter."""
-    if len(word) == 1:
-        return LETTERS.get(word.upper(), "")
+    """A Latin word in Kokoro's English phonemes: a single letter, or capitals with no vowel,
+    by the letters' names; a word as espeak-ng says it in American English (``iPhone``,
+    ``Chrome``; it spells what it cannot read, like ``CEO``). Without espeak-ng, a word is
+    spelled letter by letter."""
+    if len(word) == 1 or (word.isupper() and not set(word) & set("AEIOU")):
+        # A letter, or capitals with no vowel (XYZQ): no word to read, spell it.
+        return " ".join(LETTERS.get(c.upper(), "") for c in word)
     try:
         ipa = _espeak_english(word)
     except EngineUnavailable:
