@@ -47,7 +47,14 @@ from reader.audio import ENCODER_DELAY_MS, FRAME_BYTES, FRAME_MS, SAMPLE_RATE, p
 from reader.engines.base import Engine
 from reader.engines.kokoro_g2p import Frontend, Piece, load_readings
 from reader.engines.kokoro_model import MODEL_NAME, VoiceFolder, part_paths, session
-from reader.errors import BadAudio, ConfigError, EngineRejected, EngineUnavailable, ReaderError
+from reader.errors import (
+    BadAudio,
+    ConfigError,
+    EngineError,
+    EngineRejected,
+    EngineUnavailable,
+    ReaderError,
+)
 from reader.types import Audio, Boundary, Prosody, Voice
 from reader.words import load_words
 
@@ -171,7 +178,12 @@ class KokoroEngine(Engine):
     async def loaded(self) -> Loaded:
         """The model, waiting for the load (started now if nobody started it). A waiter that
         is cancelled leaves the load alone: others wait for the same one."""
-        return await asyncio.shield(asyncio.wrap_future(self._load_started()))
+        try:
+            return await asyncio.shield(asyncio.wrap_future(self._load_started()))
+        except EngineError:
+            raise
+        except (ReaderError, OSError, ValueError, RuntimeError) as exc:  # a bad readings file
+            raise EngineUnavailable(f"kokoro could not load: {exc}", self.name) from exc
 
     # ------------------------------------------------------------ speaking
 
