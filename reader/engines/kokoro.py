@@ -155,7 +155,8 @@ class KokoroEngine(Engine):
 
     def _load(self) -> Loaded:
         paths = self._model_parts if self._model_parts is not None else part_paths()
-        loaded_session = session(paths, self.threads)
+        folder = self._cache_dir / "kokoro" if self._cache_dir is not None else None
+        loaded_session = session(paths, self.threads, folder)
         readings = load_readings(self.readings) if self.readings.is_file() else {}
         frontend = Frontend(self.voices.vocabulary(), _word_splitter(self._cache_dir, readings))
         loaded = Loaded(loaded_session, frontend)

@@ -21,7 +21,8 @@ The sentence is cut into ``Piece``s at clause punctuation, so the first clause c
 (and heard) before the rest is made: the first piece is one clause, or its first few words
 when the clause is long, and each later piece may hold up to twice the phonemes spoken so far
 (a piece never takes longer to make than the audio before it lasts to play, at 2x real time or
-better) or ``MIN_BUDGET`` tokens, never more than the model's 510 tokens.
+better) or ``MIN_BUDGET`` tokens, never more than ``MAX_PIECE_TOKENS`` (memory; the model
+itself reads up to 510).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from reader.errors import ConfigError, EngineRejected, EngineUnavailable
 
 #: Phoneme tokens the model reads at once (its 512 positions less the two pad tokens).
 MAX_TOKENS = 510
+#: The most a piece holds: ONNX Runtime keeps the memory its largest input needed (about
+#: 170 MB more at 120 tokens, 370 MB at 300), so pieces stay small; clauses are rarely longer.
+MAX_PIECE_TOKENS = 160
 #: The first piece is made alone so the listener hears it early: at most this many Han
 #: characters (under two seconds of speech), cut at a word boundary.
 FIRST_PIECE_MAX_SYLLABLES = 6
@@ -174,7 +178,7 @@ def _letters(text: str) -> int:
 def _schedule(words: list[Word], measure: Measure) -> list[Piece]:
     """Group ``words`` into pieces: a short first piece, then pieces of whole clauses, each
     within ``_budget`` of the tokens made before it (a clause longer than that is cut at word
-    boundaries), never more than ``MAX_TOKENS``."""
+    boundaries), never more than ``MAX_PIECE_TOKENS``."""
     clauses = _clauses(words)
     head, rest = _first_words(clauses[0])
     runs = [head]
@@ -196,7 +200,7 @@ def _schedule(words: list[Word], measure: Measure) -> list[Piece]:
 
 
 def _budget(made: int) -> int:
-    return min(MAX_TOKENS, max(GROWTH * made, MIN_BUDGET))
+    return min(MAX_PIECE_TOKENS, max(GROWTH * made, MIN_BUDGET))
 
 
 def _cut(runs: list[tuple[Word, ...]], made: int, current: tuple[Word, ...],

