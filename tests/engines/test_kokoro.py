@@ -390,10 +390,10 @@ def test_preload_returns_at_once_and_the_model_loads_once(
     loads: list[Sequence[Path]] = []
     real_session = kokoro.session
 
-    def held_session(paths: Sequence[Path], threads: int) -> Any:
+    def held_session(paths: Sequence[Path], threads: int, folder: Path | None = None) -> Any:
         loads.append(paths)
         assert release.wait(timeout=120), "the test never let the load go on"
-        return real_session(paths, threads)
+        return real_session(paths, threads, folder)
 
     monkeypatch.setattr(kokoro, "session", held_session)
     engine = KokoroEngine(VOICES_DIR, cache_dir=session_cache)
