@@ -76,7 +76,7 @@ SPEECH_LEVEL = 0.01
 PAUSE_WEIGHT = 3
 #: The model pads every input with about 0.4 s of silence before and 0.8 s after: cut to
 #: this much before, and after, to a pause that fits how the piece ends.
-LEAD_MS = 40.0
+LEAD_MS = 80.0  # a soft onset (二 er4) sits under the speech level: keep it
 PAUSE_AFTER_MS = {"clause": 180.0, "sentence": 300.0, "words": 20.0}
 #: Inputs run once at load, so that the first request does not pay ONNX Runtime's first-run
 #: cost (about a second per new input size).
