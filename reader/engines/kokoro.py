@@ -316,15 +316,15 @@ def _word_boundaries(frontend: Frontend, piece: Piece, samples: Samples,
     loud = np.flatnonzero(np.abs(samples) > SPEECH_LEVEL)
     if not len(loud):
         return []
-    first, last = loud[0] * 1000 / SAMPLE_RATE, loud[-1] * 1000 / SAMPLE_RATE
-    weights = [len(frontend.tokens(w.phonemes)) if w.syllables or w.text.isascii()
-               and w.text.isalnum() else PAUSE_WEIGHT * bool(w.phonemes) for w in piece.words]
+    first, last = float(loud[0]) * 1000 / SAMPLE_RATE, float(loud[-1]) * 1000 / SAMPLE_RATE
+    weights = [len(frontend.tokens(w.phonemes)) if w.spoken else PAUSE_WEIGHT * bool(w.phonemes)
+               for w in piece.words]
     total = sum(weights) or 1
     per_weight = (last - first) / total
     found = []
     at = start_ms + ENCODER_DELAY_MS + first
     for word, weight in zip(piece.words, weights, strict=True):
-        if word.syllables or (word.text.isascii() and word.text.isalnum()):
+        if word.spoken:
             found.append(Boundary("word", word.text, at, weight * per_weight))
         at += weight * per_weight
     return found

@@ -136,7 +136,7 @@ class Frontend:
     def words(self, text: str) -> list[Word]:
         """Every word of ``text`` with its phonemes; ``EngineRejected`` if none is speakable."""
         found = [word for chunk in _WORD.findall(text) for word in self._chunk(chunk)]
-        if not any(self.tokens(w.phonemes) and w.syllables + _letters(w.text) for w in found):
+        if not any(w.spoken and self.tokens(w.phonemes) for w in found):
             raise EngineRejected(f"kokoro found nothing to speak in {text!r}", "kokoro")
         return found
 
