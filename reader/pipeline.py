@@ -375,6 +375,11 @@ class Speaker:
         waits = [b.retry_after() for e in self.engines if (b := getattr(e, "breaker", None))]
         return max(1.0, min(waits, default=30.0))
 
+    def preload(self) -> None:
+        """Let every engine in the chain start loading its model in the background."""
+        for engine in self.engines:
+            engine.preload()
+
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for the syntheses under way to finish."""
         if self._tasks:

@@ -136,8 +136,7 @@ class Service:
     def start(self) -> None:
         """At app start-up: engines begin loading their models in the background (the
         service answers at once; a request that needs a model waits for it)."""
-        for engine in self.speaker.engines:
-            engine.preload()
+        self.speaker.preload()
 
     async def settle(self) -> None:
         """At app shutdown: stop queued warm-ups, let syntheses under way finish (bounded) so
