@@ -1,10 +1,13 @@
 """The embedded neural voice (kokoro) on this machine: speed, cold first byte, memory.
 
-1. Speed: every segment of the seed article, normalised as the service does, synthesised one
-   after another; seconds of audio per second of wall time, with 1 and with 2 ONNX Runtime
-   threads (target >= 2.5x with 2). Each run is its own process, so each loads its own session.
+1. Speed: every segment of the seed article, normalised as the service does, made one after
+   another as an editor's batch makes them (``synthesize``: whole clauses, nobody waiting for a
+   first byte); seconds of audio per second of wall time, with 1 and with 2 ONNX Runtime
+   threads (target >= 2.5x with 2). Each run is its own process, so each loads its own
+   session. With ``--streamed`` (on for 2 threads), the same article again as a listener
+   gets it (``stream``: a short first piece, then growing ones), for comparison.
 2. Memory: RSS of that process before the model loads, after, and after the article
-   (target: growth <= 450 MB).
+   (target: growth <= 450 MB), and its peak (the high-water mark while a piece is made).
 3. Cold click: `reader serve` with the chain kokoro,espeak (edge unreachable), a registered
    article, then the first audio byte of clips no one has asked for, one sentence of about 25
    characters each, over HTTP (target <= 1.0 s). The model has loaded in the background
@@ -29,6 +32,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from reader.audio import FRAME_BYTES, FRAME_MS
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "fixtures" / "cq-gov-wiie-2025.txt"
 #: Sentences of about 25 characters, none in the seed article (cold in a fresh cache).
@@ -48,10 +53,10 @@ COLD_SENTENCES = [
 ]
 
 
-def rss_mb() -> float:
-    """This process's resident set size, from /proc."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident set size (or its peak: ``VmHWM``), from /proc."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -59,7 +64,7 @@ def rss_mb() -> float:
 # ---------------------------------------------------------------- 1 and 2: in a child
 
 
-async def child_speed(threads: int) -> dict[str, float]:
+async def child_speed(threads: int, streamed: bool) -> dict[str, float]:
     from reader.config import Settings
     from reader.engines.kokoro import KokoroEngine
     from reader.pipeline import TextPipeline
@@ -77,20 +82,31 @@ async def child_speed(threads: int) -> dict[str, float]:
     await engine.loaded()
     load_seconds = time.perf_counter() - started
     loaded = rss_mb()
+    speaks = [text.speak_for(segment, engine.level)[0] for segment in segments]
     audio_ms = 0.0
     started = time.perf_counter()
-    for segment in segments:
-        speak, _ = text.speak_for(segment, engine.level)
+    for speak in speaks:
         audio_ms += (await engine.synthesize(speak, voice, Prosody())).duration_ms
     wall = time.perf_counter() - started
+    result = {"threads": threads, "segments": len(segments), "audio_s": audio_ms / 1000,
+              "wall_s": wall, "load_s": load_seconds, "rss_before_mb": before,
+              "rss_loaded_mb": loaded, "rss_after_mb": rss_mb(),
+              "rss_peak_mb": rss_mb("VmHWM")}
+    if streamed:
+        streamed_bytes = 0
+        started = time.perf_counter()
+        for speak in speaks:
+            async for item in engine.stream(speak, voice, Prosody(), eager=True):
+                streamed_bytes += len(item) if isinstance(item, bytes) else 0
+        result["streamed_audio_s"] = streamed_bytes / FRAME_BYTES * FRAME_MS / 1000
+        result["streamed_wall_s"] = time.perf_counter() - started
     await engine.aclose()
-    return {"threads": threads, "segments": len(segments), "audio_s": audio_ms / 1000,
-            "wall_s": wall, "load_s": load_seconds, "rss_before_mb": before,
-            "rss_loaded_mb": loaded, "rss_after_mb": rss_mb()}
+    return result
 
 
-def run_child(threads: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child-threads", str(threads)],
+def run_child(threads: int, streamed: bool) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child-threads", str(threads),
+                          "--streamed", "yes" if streamed else "no"],
                          capture_output=True, text=True, check=True, cwd=ROOT)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -152,19 +168,29 @@ def main() -> None:
     parser.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--only-clicks", action="store_true", help="skip speed and memory")
     parser.add_argument("--threads", default="1,2", help="thread counts to measure speed with")
+    parser.add_argument("--streamed", default="2",
+                        help="thread counts to also measure as streamed to a listener")
     args = parser.parse_args()
     if args.child_threads is not None:
-        print(json.dumps(asyncio.run(child_speed(args.child_threads))))
+        result = asyncio.run(child_speed(args.child_threads, args.streamed == "yes"))
+        print(json.dumps(result))
         return
+    streamed = {int(n) for n in args.streamed.split(",") if n}
     print(f"kokoro on {os.cpu_count()} cores, seed article, segments one after another:")
     for threads in () if args.only_clicks else [int(n) for n in args.threads.split(",")]:
-        r = run_child(threads)
-        print(f"  {threads} thread(s): {r['audio_s']:.1f} s of audio in {r['wall_s']:.1f} s"
-              f" = {r['audio_s'] / r['wall_s']:.2f}x real time ({int(r['segments'])} segments;"
-              f" model load {r['load_s']:.1f} s)  (target >= 2.5x with 2 threads)")
+        r = run_child(threads, threads in streamed)
+        print(f"  {threads} thread(s), made ahead: {r['audio_s']:.1f} s of audio in"
+              f" {r['wall_s']:.1f} s = {r['audio_s'] / r['wall_s']:.2f}x real time"
+              f" ({int(r['segments'])} segments; model load {r['load_s']:.1f} s)"
+              "  (target >= 2.5x with 2 threads)")
+        if "streamed_wall_s" in r:
+            print(f"     streamed to a listener: {r['streamed_audio_s']:.1f} s of audio in"
+                  f" {r['streamed_wall_s']:.1f} s ="
+                  f" {r['streamed_audio_s'] / r['streamed_wall_s']:.2f}x real time")
         print(f"     RSS {r['rss_before_mb']:.0f} MB before the model, {r['rss_loaded_mb']:.0f}"
               f" MB loaded, {r['rss_after_mb']:.0f} MB after the article: growth"
-              f" {r['rss_after_mb'] - r['rss_before_mb']:.0f} MB  (target <= 450 MB)")
+              f" {r['rss_after_mb'] - r['rss_before_mb']:.0f} MB  (target <= 450 MB);"
+              f" peak {r['rss_peak_mb'] - r['rss_before_mb']:.0f} MB over the start")
     if args.sentences == 0:
         return
     firsts = cold_clicks(args.sentences)

@@ -262,13 +262,16 @@ class Speaker:
     # ------------------------------------------------------------ speaking
 
     async def speak(self, segment: Segment, voice: Voice | None = None,
-                    prosody: Prosody | None = None) -> Spoken:
-        """The segment's whole clip, from the first engine that can give it."""
-        return await self.stream(segment, voice, prosody).result()
+                    prosody: Prosody | None = None, *, eager: bool = False) -> Spoken:
+        """The segment's whole clip, from the first engine that can give it. ``eager``: a
+        listener is about to play it (a warm start), so its first bytes should come early;
+        otherwise (a batch, an export) the engine makes it the fastest way it can."""
+        return await self.stream(segment, voice, prosody, eager=eager).result()
 
     def stream(self, segment: Segment, voice: Voice | None = None,
-               prosody: Prosody | None = None) -> Broadcast[Spoken]:
-        """The broadcast of the segment's clip: joined if one is running, else started."""
+               prosody: Prosody | None = None, *, eager: bool = True) -> Broadcast[Spoken]:
+        """The broadcast of the segment's clip: joined if one is running, else started
+        (``eager``: a listener waits for its first bytes; see ``Engine.stream``)."""
         voice = voice or self.voices.default
         prosody = checked_prosody(prosody or Prosody())
         if not any(ch.isalnum() for ch in segment.text):
@@ -278,15 +281,16 @@ class Speaker:
             return running
         broadcast: Broadcast[Spoken] = Broadcast()
         self._flights[flight] = broadcast
-        task = asyncio.create_task(self._produce(flight, broadcast, segment, voice, prosody))
+        task = asyncio.create_task(self._produce(flight, broadcast, segment, voice, prosody,
+                                                 eager))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return broadcast
 
     async def _produce(self, flight: str, out: Broadcast[Spoken], segment: Segment,
-                       voice: Voice, prosody: Prosody) -> None:
+                       voice: Voice, prosody: Prosody, eager: bool) -> None:
         try:
-            outcome = await self._through_chain(out, segment, voice, prosody)
+            outcome = await self._through_chain(out, segment, voice, prosody, eager)
         except BaseException as exc:  # cancelled at shutdown, or a bug: listeners must not hang
             self._flights.pop(flight, None)
             out.fail(exc)
@@ -300,7 +304,7 @@ class Speaker:
             out.fail(outcome)
 
     async def _through_chain(self, out: Broadcast[Spoken], segment: Segment, voice: Voice,
-                             prosody: Prosody) -> Spoken | ReaderError:
+                             prosody: Prosody, eager: bool) -> Spoken | ReaderError:
         failures: list[str] = []
         tried: list[str] = []
         for position, engine in enumerate(self.engines):
@@ -311,7 +315,7 @@ class Speaker:
                 self.observer.fell_back(tried[-1], engine.name)
             tried.append(engine.name)
             spoken = await self._from_engine(out, engine, key, segment, voice, prosody,
-                                             fallback=position > 0)
+                                             fallback=position > 0, eager=eager)
             if isinstance(spoken, Spoken) or out.started:
                 return spoken  # once bytes went out, no other engine may continue them
             failures.append(f"{engine.name}: {spoken}")
@@ -321,7 +325,7 @@ class Speaker:
 
     async def _from_engine(self, out: Broadcast[Spoken], engine: Engine, key: str,
                            segment: Segment, voice: Voice, prosody: Prosody,
-                           fallback: bool) -> Spoken | EngineError:
+                           fallback: bool, eager: bool) -> Spoken | EngineError:
         """The engine's clip (cached, or made and stored), or the error it failed with."""
         out.source, out.fallback = engine.name, fallback
         clip = await asyncio.to_thread(self.cache.get, key)
@@ -334,7 +338,7 @@ class Speaker:
         speak, _ = self.text.speak_for(segment, engine.level)
         for attempt in range(self.QUIET_RETRIES + 1):
             try:
-                audio = await self._synthesize(out, engine, speak, voice, prosody)
+                audio = await self._synthesize(out, engine, speak, voice, prosody, eager)
             except EngineError as exc:
                 self.observer.failed(engine.name, exc)
                 log.warning("%s could not speak segment %d: %s", engine.name, segment.index, exc)
@@ -349,14 +353,14 @@ class Speaker:
         raise AssertionError("unreachable: the last attempt returns")
 
     async def _synthesize(self, out: Broadcast[Spoken], engine: Engine, speak: str,
-                          voice: Voice, prosody: Prosody) -> Audio:
+                          voice: Voice, prosody: Prosody, eager: bool) -> Audio:
         """Stream the engine into ``out``; the whole clip once it is checked."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         first_byte: float | None = None
         chunks: list[bytes] = []
         boundaries: list[Boundary] = []
-        async for item in engine.stream(speak, voice, prosody):
+        async for item in engine.stream(speak, voice, prosody, eager=eager):
             if isinstance(item, Boundary):
                 boundaries.append(item)
                 continue

@@ -282,7 +282,7 @@ class Service:
             if not await asyncio.to_thread(self.speaker.has_primary, segment, voice, prosody):
                 self.budget.spend(client, len(segment.text))
                 charged = len(segment.text)
-                await self.speaker.speak(segment, voice, prosody)
+                await self.speaker.speak(segment, voice, prosody, eager=True)  # about to play
         except ReaderError as exc:  # a warm-up failure only means a later cold start
             self.budget.refund(client, charged)
             log.info("warm start of segment %d skipped: %s", segment.index, exc)

@@ -1,10 +1,15 @@
-"""Word boundaries: one ``jieba.Tokenizer`` of our own, loaded once at start-up.
+"""Word boundaries: ``jieba.Tokenizer``s of our own, loaded at start-up.
 
 jieba's module-level tokenizer is a global that loads lazily on first use and keeps its
-dictionary cache in the system temp folder. We own an instance instead: its cache file lives in
-our cache folder, and ``load_words()`` is called at start-up (CLI command, app factory), never at
-import and never per request. Loading from the cache takes about half a second; building the
-cache the first time about a second.
+dictionary cache in the system temp folder. We own instances instead: the cache file lives in
+our cache folder, and ``load_words()`` is called at start-up (CLI command, app factory, an
+engine's load), never at import and never per request. Loading from the cache takes about half
+a second; building the cache the first time about a second.
+
+jieba's dictionary is about 80 MB in memory, and two parts of one process want words with
+additions of their own (the text pipeline its lexicon, kokoro its readings table). Every
+tokenizer of the process therefore reads one shared copy of the dictionary, with the words
+added to it kept apart (``_Dictionary``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,18 +84,58 @@ def is_latin(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+class _Dictionary(dict[str, int]):
+    """One tokenizer's view of jieba's dictionary: the process's shared copy, read only, under
+    the words this tokenizer added (jieba's ``add_word`` writes them, and their prefixes, into
+    ``FREQ``). It implements the reads jieba makes: ``[]``, ``in`` and ``get``."""
+
+    def __init__(self, shared: dict[str, int]) -> None:
+        super().__init__()
+        self.shared = shared
+
+    def __missing__(self, word: str) -> int:
+        return self.shared[word]
+
+    def __contains__(self, word: object) -> bool:
+        return dict.__contains__(self, word) or word in self.shared
+
+    def get(self, word: str, default: int | None = None) -> int | None:  # type: ignore[override]
+        if dict.__contains__(self, word):
+            return dict.__getitem__(self, word)
+        return self.shared.get(word, default)
+
+
+_shared: tuple[dict[str, int], int] | None = None
+_shared_lock = threading.Lock()
+
+
+def _shared_dictionary(cache_dir: Path) -> tuple[dict[str, int], int]:
+    """jieba's dictionary (word -> frequency) and its total count, loaded once per process
+    (from the cache file in ``cache_dir`` when it is there)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            loader = jieba.Tokenizer()
+            loader.tmp_dir = str(cache_dir)
+            loader.cache_file = CACHE_FILE
+            loader.initialize()
+            _shared = (loader.FREQ, loader.total)
+        return _shared
+
+
 def load_words(cache_dir: Path, extra_words: Iterable[str] = ()) -> Words:
-    """Load jieba's dictionary (from our cache when it is there) and add ``extra_words``."""
+    """A tokenizer on jieba's dictionary (loaded once per process, from our cache when it is
+    there) that also knows ``extra_words``."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # still work, only slower to start: jieba builds its dictionary
         log.warning("cache folder %s is unusable (%s); jieba's dictionary cache goes to %s",
                     cache_dir, exc.strerror or exc, tempfile.gettempdir())
         cache_dir = Path(tempfile.gettempdir())
+    shared, total = _shared_dictionary(cache_dir)
     tokenizer = jieba.Tokenizer()
-    tokenizer.tmp_dir = str(cache_dir)
-    tokenizer.cache_file = CACHE_FILE
-    tokenizer.initialize()
+    tokenizer.FREQ, tokenizer.total = _Dictionary(shared), total
+    tokenizer.initialized = True
     words = Words(tokenizer)
     for word in extra_words:
         words.add(word)

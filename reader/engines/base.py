@@ -35,11 +35,15 @@ class Engine(ABC):
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
         """Speak ``text`` (already normalised, one sentence) with ``voice``."""
 
-    async def stream(self, text: str, voice: Voice,
-                     prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
+    async def stream(self, text: str, voice: Voice, prosody: Prosody, *,
+                     eager: bool = True) -> AsyncIterator[bytes | Boundary]:
         """MP3 bytes as they are produced, and word boundaries as they are known. Engines
         that can stream override this; the default synthesises the whole clip and yields it
         at once. The caller validates the whole clip when the stream ends.
+
+        ``eager``: a listener waits for the first bytes, so make them early even if the whole
+        clip then takes longer; False when the clip is made ahead (a batch, an export), where
+        only the whole counts.
 
         Bytes once yielded are final (a listener may have heard them): an engine that retries
         after yielding audio must continue the same clip, yielding only what follows, or

