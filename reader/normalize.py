@@ -32,17 +32,32 @@ F = full, L = light; "text" says which language of text the rule runs on::
     ampersand-zh/-en  x  x  zh/en  & -> 和 / and
     email-zh/-en      x     zh/en  a1@qq.com -> a 幺 at qq 点 com / a1 at qq dot com
     url-zh/-en        x     zh/en  https://www.cq.gov.cn/x?id=1 -> www 点 cq 点 gov 点 cn 斜杠 x
+    latin-hyphen      x     zh     COVID-19, F-35 -> COVID19, F35 (a word's number, not a minus)
+    letter-pair       x  x  zh     O2O, B2B, P2P -> O to O, B to B, P to P
     phone-mobile      x  x  zh     13812345678 -> 幺三八 幺二三四 五六七八
     phone-service     x  x  zh     400-123-4567 -> 四零零 幺二三 四五六七
     phone-landline    x  x  zh     023-63851234, (023)63851234 -> 零二三 六三八五幺二三四
-    hotline           x  x  zh     热线12345, 拨打110, 邮编400015 -> 热线幺二三四五, 拨打幺幺零 ...
+    hotline           x  x  zh     热线12345, 拨打110, 邮编400015, 尾号1702 -> 热线幺二三四五 ...
     service-number    x  x  zh     110, 12306, 95598 ... as whole numbers anywhere -> 幺幺零 ...
+                                   (not 10000: bare, it is 一万)
     generation        x     zh     00后, 90后, 80、90后 -> 零零后, 九零后, 八零、九零后
-    code              x  x  zh     over 11 digits, or a leading 0 (0023) -> digit by digit
+    code              x  x  zh     over 11 digits, or a leading 0 (0023) -> digit by digit; but
+                                   第100000000000, 100100000000 (ends in 000) count
+    room              x  x  zh     1802室, 1203房 -> 幺八零二室, 幺二零三房
+    letter-code       x     zh     G1234次, CA1234, C919, G318 -> G幺二三四次 ... (3+ digits)
     docnum            x     zh     渝府发〔2025〕12号 -> 渝府发二〇二五年十二号
     docnum-light         x  zh     渝府发〔2025〕12号 -> 渝府发2025年12号
-    date-ymd          x     zh     2025-09-05, 2025/9/5, 2025.09.05 -> 二〇二五年九月五日
-    date-ym           x     zh     2025-09, 2025/09 -> 二〇二五年九月
+    date-ymd          x     zh     2025-09-05, 2025/9/5, 2025.09.05, 2019·2·10 -> 二〇二五年九月五日
+    date-yymd         x     zh     12/2/2, 12.2.3 -> 一二年二月二日 (not after 版本, v, 第)
+    date-dmy          x     zh     10/02/2019 -> 二〇一九年二月十日 (12/25/2019: month first)
+    date-ym           x     zh     2025-09, 2019/3, 03/2019 -> 二〇二五年九月 ...
+    date-ym-dot       x     zh     2019.03至2021.06 -> 二〇一九年三月至二〇二一年六月 (not 2019.5万)
+    date-ym-dot-light    x  zh     2019.03 -> 2019年3月
+    date-md           x     zh     08-08, 12-05 10:30 -> 八月八日 ... (zero-padded; 10-12: range)
+    event             x  x  zh     9·11, 7·20特大暴雨 -> 九一一, 七二〇特大暴雨
+    meridiem          x  x  zh     3:04pm, 3点4分am -> 下午3:04, 上午3点4分 (then read as times)
+    score             x     zh     in a sentence about a match: 1-2, 17:16, 2/2 -> 一比二 ...
+    score-light          x  zh     the same -> 1比2
     year-range        x     zh     2025/2026赛季 -> 二〇二五至二〇二六赛季
     year-range-light     x  zh     2025/2026赛季 -> 2025至2026赛季
     ratio-context     x     zh     比分21:19, 以3:2 -> 比分二十一比十九 (before the time rule)
@@ -50,29 +65,41 @@ F = full, L = light; "text" says which language of text the rule runs on::
     time-range-light     x  zh     9:00-17:00 -> 9:00至17:00
     dotted            x     zh     3.14.15, 192.168.1.1 -> 三点十四点十五, ...
     ratio             x     zh     3:2 (not a time), 1∶1000 -> 三比二, 一比一千
-    unit              x     zh     5km, 30℃, 100㎡, 2GB -> 5公里, 30摄氏度, 100平方米 (digits
-                                   stay for the number rules below)
+    wan               x  x  zh     3w, 10w+, 月薪2W -> 3万, 10万+, 月薪2万 (100W快充 stays watts)
+    unit              x     zh     5km, 30℃, 100㎡, 2GB, 100 USD -> 5公里, 30摄氏度, 100平方米,
+                                   100美元 (digits stay for the number rules below)
     unit-symbol       x     zh     ℃ ° ㎡ ... standing alone -> 摄氏度 度 平方米 ...
-    money             x     zh     ¥100, $5, €3, ¥1-2万 -> 一百元, 五美元, 三欧元, 一至两万元
+    money             x     zh     ¥100, $5, HK$5, ₩5, USD 5, ¥1-2万, ¥36.00 -> 一百元, 五美元,
+                                   五港元, 五韩元, 五美元, 一至两万元, 三十六元
+    amount-zeros      x  x  zh     36.00元, 1999.10元 -> 36元, 1999.1元
     range             x     zh     1-10月, 3~5天, 10%-20%, 2019-2025年, -5~3℃ -> 一至十月 ...
     range-light          x  zh     1-10月, 3~5天, 10%-20% -> 1至10月, 3至5天, 10%至20%
     range-after-date  x  x  zh     5日-7日 -> 5日至7日
+    era               x     zh     2934ad, 1234b.c., 1823年3月bc -> 公元2934年, 公元前1234年 ...
+    era-year          x     zh     公元前202年, 公元2934年 -> 公元前二〇二年, 公元二九三四年
+    year-2digit       x     zh     05年, 86年8月18日 -> 〇五年, 八六年八月十八日 (50年: 五十年)
+    approx            x  x  zh     ~5%, 误差~3mm -> 约5%, 误差约3mm (3~5 is a range, read above)
     percent           x     zh     35%, 5‰, -2% -> 百分之三十五, 千分之五, 负百分之二
-    year              x     zh     2025年, 2025届 -> 二〇二五年, 二〇二五届
+    year              x     zh     2025年, 1600年, 2025届 -> 二〇二五年, 一六〇〇年, 二〇二五届 (but
+                                   历时1600年, 1000年前 count years: 一千六百年, 一千年前)
     year-bare         x     zh     2025世界... (19xx/20xx, then no measure word) -> 二〇二五世界
-    fraction          x     zh     1/3 -> 三分之一
+    fraction          x     zh     1/3, -1/3 -> 三分之一, 负三分之一
+    minus-word        x     zh     -百分之1 -> 负百分之1
     number            x     zh     5000, 1.2, 100,000, -5, 2个 -> 五千, 一点二, 十万, 负五, 两个
                                    (but CO2排放 -> C O二排放: no 两 after a Latin letter)
     leftover-digits   x     zh     any digit still left -> digit by digit
     unit-per          x     zh     元/m², 元/吨, ¥5/kg -> 元每平方米, 元每吨, 五元每千克
     circle-zero       x  x  zh     二○二五 (○ U+25CB typed for 〇) -> 二〇二五; other ○ dropped
+    plus-minus        x  x  zh     ±5, ±0.5℃ -> 正负五, 正负零点五摄氏度
     plus, equals      x     zh     人工智能+, 1+1=2 -> 人工智能加, 一加一等于二
-    acronym           x     zh     AI, CMG, GDP (2-6 capitals) -> A I, C M G, G D P
+    acronym           x     zh     AI, CMG, GDP, CSI -> A I, C M G, G D P, C S I; capitals that
+                                   read as a word stay (GOOGLE, CHROME, NASA, COVID, ZIP)
 
 After the rules, ``<``, ``>``, ``&`` and control characters are replaced once more (a guard: no rule
 should leave one), whitespace is collapsed to single spaces and the ends are trimmed.
 
-Known limits: a lone 9/5 is read as a fraction, not a date; 图1-2 is read as a range; a bare
+Known limits: a lone 9/5 is read as a fraction, not a date; 图1-2 is read as a range; a score
+needs a word of sport in the same span (队, 比赛, 战胜 ...; see ``_SPORT``); a bare
 four-digit 19xx/20xx is a year only before a Han word that is not a measure word or unit (the word
 lists are heuristics). At ``light`` level, unit symbols ℃ ℉ ° and the squared units (㎡ ㎞ ...) are
 kept, because neural voices read them; at ``full`` level in Chinese text they are spelled out.
@@ -234,6 +261,59 @@ _LIANG_NEXT = re.compile(rf"\s?(?:{_alternation(_LIANG)})")
 _CELSIUS_NEXT = re.compile(r"\s?(?:摄氏度|华氏度|度)")  # -5℃ is 零下五摄氏度, -5 alone is 负五
 _YEAR_SUFFIX_NEXT = re.compile(r"\s?年")
 
+# Short capital words that are English words, read as such (ZIP, PRO, MAX in product names);
+# any other run of three capitals or fewer is spelled (GDP, CSI, VIP).
+_CAPITAL_WORDS = frozenset("""
+ZIP PRO MAX AIR PRE NEO ONE TOP NEW BOX PAD POD PAY FUN JOY SKY SUN POP HOT BIG WIN
+""".split())
+# Consonant clusters English starts and ends a syllable with; a run of capitals whose clusters
+# are all of these (and whose vowels are not doubled, IEEE, AIIB) can be read as a word.
+_ONSETS = frozenset("""
+BL BR CH CL CR DR FL FR GL GR KL KN KR PH PL PR QU SC SCH SCR SH SK SL SM SN SP SPL SPR ST STR
+SW TH THR TR TW WH WR SQU CHR
+""".split())
+_CODAS = frozenset("""
+CH CK CT FT GH GHT LD LF LK LL LM LP LS LT MB MP MS ND NDS NG NK NS NT NTS PS PT RB RC RD RF RG
+RK RL RM RN RP RS RT RTH SH SK SP SS ST TH TS TCH WN WS XT
+""".split())
+_SYLLABLE_PARTS = re.compile(r"[AEIOUY]+|[^AEIOUY]+")
+_DOUBLED_VOWEL = re.compile(r"([AIUY])\1")  # AA, II, UU are no English spelling; EE and OO are
+
+
+def _cluster_ok(cluster: str, where: Literal["onset", "medial", "coda"]) -> bool:
+    if len(cluster) == 1:
+        return True
+    if where == "onset":
+        return cluster in _ONSETS
+    if where == "coda":
+        return cluster in _CODAS
+    return len(cluster) == 2 or (len(cluster) == 3 and (
+        cluster[1:] in _ONSETS or cluster[:2] in _CODAS))
+
+
+def _sayable(word: str) -> bool:
+    """Whether a run of capitals is read as a word (GOOGLE, CHROME, NASA, COVID) rather than
+    spelled (GDP, CSI, IEEE, ICBC): a known short word, or four letters or more that are
+    syllables English has. Seven or more letters with a vowel are a word (NATIVECLIENT)."""
+    if word in _CAPITAL_WORDS:
+        return True
+    if len(word) < 4 or not set(word) & set("AEIOUY"):
+        return False
+    if len(word) >= 7:
+        return True
+    parts = _SYLLABLE_PARTS.findall(word)
+    for index, part in enumerate(parts):
+        if part[0] in "AEIOUY":
+            if len(part) > 3 or _DOUBLED_VOWEL.search(part):
+                return False
+            continue
+        where: Literal["onset", "medial", "coda"] = (
+            "onset" if index == 0 else "coda" if index == len(parts) - 1 else "medial")
+        if not _cluster_ok(part, where):
+            return False
+    return True
+
+
 # Latin units after a number, with their Chinese names. Matched longest first (km/h before km
 # before m); case matters: g is grams, G is the G of 5G; M alone (million, size) is not a unit.
 _UNITS: dict[str, str] = {
@@ -257,6 +337,13 @@ _UNITS: dict[str, str] = {
     "dB": "分贝", "㏈": "分贝", "ha": "公顷", "㏊": "公顷",
     "h": "小时", "min": "分钟", "ms": "毫秒", "s": "秒",
 }
+# ISO currency codes: before an amount (money rule) or after it, like a unit (100 USD).
+_CURRENCY_CODES = {"CNY": "元", "RMB": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
+                   "GBP": "英镑", "JPY": "日元", "KRW": "韩元", "AUD": "澳元", "CAD": "加元"}
+_UNITS.update(_CURRENCY_CODES)
+# Words an amount of money ends in.
+_MONEY_WORDS = ["元", "块", "角", "人民币", *sorted(set(_CURRENCY_CODES.values())), "新台币",
+                "新加坡元", "卢布", "卢比"]
 _UNIT_ALT = _alternation(_UNITS)
 # Unit symbols that are text, not pictographs: kept by the junk rule although their category is So.
 _UNIT_SYMBOLS = "".join(u for u in _UNITS if len(u) == 1 and unicodedata.category(u) == "So")
@@ -477,6 +564,18 @@ _ADDRESSES: list[Rule] = [
     Rule("url-en", _URL, _url_en, FULL, EN),
 ]
 
+# ===================================================================== letters with digits
+
+_LETTERS: list[Rule] = [
+    # A hyphen between a word and its number is not a minus: COVID-19, SARS-CoV-2, F-35 are said
+    # COVID十九. Not after a unit glued to a number (5km-10km is a range).
+    Rule("latin-hyphen", re.compile(r"(?<![0-9A-Za-z])(?P<w>[A-Za-z]+)-(?=[0-9])"),
+         lambda m: m.group("w"), FULL, ZH),
+    # Business models written letter-2-letter (O2O, B2B, P2P, C2M) are said "O to O".
+    Rule("letter-pair", re.compile(r"(?<![A-Za-z0-9])(?P<a>[A-Z])2(?P<b>[A-Z])(?![A-Za-z0-9])"),
+         lambda m: f"{m.group('a')} to {m.group('b')}", BOTH, ZH),
+]
+
 # ===================================================================== phones, codes, documents
 
 
@@ -505,6 +604,29 @@ def _hotline(m: re.Match[str]) -> str:
 
 def _code(m: re.Match[str]) -> str:
     return _phone(m.group())
+
+
+def _long_quantity(m: re.Match[str]) -> bool:
+    """A run of 12-16 digits that counts something: after 第 (第100000000000), before a measure
+    word or unit, or ending in 000 (100100000000 is a round amount, an ID almost never is)."""
+    digits = m.group()
+    if digits[0] == "0" or len(digits) > 16:
+        return False
+    string, end = _after(m)
+    return (_before(m) == "第" or digits.endswith("000")
+            or bool(_LIANG_NEXT.match(string, end)))
+
+
+def _long_code(m: re.Match[str]) -> str:
+    return m.group() if _long_quantity(m) else _code(m)
+
+
+def _letter_code(m: re.Match[str]) -> str:
+    """G1234 -> G幺二三四; not a currency code (USD100) or a word (TOP100), which count."""
+    prefix = m.group("p")
+    if prefix in _CURRENCY_CODES or prefix in _CAPITAL_WORDS:
+        return m.group()
+    return prefix + _phone(m.group("d"))
 
 
 def _docnum(m: re.Match[str]) -> str:
@@ -538,7 +660,8 @@ _SERVICE_NUMBERS: dict[str, str] = {
     "95588": "ICBC bank",
     "10086": "China Mobile",
     "10010": "China Unicom",
-    "10000": "China Telecom",
+    # 10000 (China Telecom) is not here: bare, it is ten thousand far more often (每天10000步);
+    # after 拨打 or 热线 the hotline rule still reads it digit by digit.
 }
 
 # Before these a service number is a count, an amount or a date (110人, 120平, 10000毫安, 114评论,
@@ -572,7 +695,8 @@ _PHONES: list[Rule] = [
     # well-known service numbers also without it, see below). Not when a measure word follows:
     # 电话1000余次 is a count.
     Rule("hotline", re.compile(
-        r"(?P<ctx>热线|电话|拨打|致电|专线|传真|呼叫|号码|邮编|邮政编码|代码|编号|账号|卡号|工号|单号)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
+        r"(?P<ctx>热线|电话|拨打|致电|专线|传真|呼叫|号码|邮编|邮政编码|代码|编号|账号|卡号|工号|单号"
+        r"|尾号|车次|房号|房间|学号|证号|批号|编码|序列号|验证码|密码|账户|门牌号)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
         rf"(?P<num>[0-9]{{3,11}})(?![0-9]){_MEASURE_AHEAD}"
         r"|(?<![0-9.])(?<![0-9],)(?P<num2>[0-9]{3,6})(?=\s?(?:服务)?(?:热线|专线))"),
         lambda m: _hotline(m) if m.group("num") else _phone(m.group("num2")), BOTH, ZH),
@@ -590,10 +714,19 @@ _PHONES: list[Rule] = [
         r"(?<![0-9.:：点时])[0-9]{2}(?=(?:、[0-9]{2})*后(?![面边头]))"),
         lambda m: read_digits(m.group()), FULL, ZH),
     # Codes, not quantities: a digit run over 11 digits (ID numbers, order numbers) or a leading 0
-    # with 3+ digits (007, 0023). Not the 0 of 0.5, not a part of 1,000, 100 000 or 3.014.
+    # with 3+ digits (007, 0023). Not the 0 of 0.5, not a part of 1,000, 100 000 or 3.014; not a
+    # long number that counts (see _long_quantity), which the number rule reads.
     Rule("code", re.compile(
         r"(?<![0-9.])(?<![0-9][, ])(?:0[0-9]{2,}|[1-9][0-9]{11,})(?![0-9]|[.,][0-9])"),
-        _code, BOTH, ZH),
+        _long_code, BOTH, ZH),
+    # Rooms: 1802室, 302房间, 5号楼1203房 are said digit by digit (幺八零二室).
+    Rule("room", re.compile(r"(?<![0-9.])[0-9]{3,5}(?=\s?(?:室|房间|房|号房)(?!子|屋|价|产|源))"),
+         _code, BOTH, ZH),
+    # Train, flight, road and standard numbers: capitals glued to 3+ digits (G1234次, CA1234,
+    # C919, G318国道, GB18030) are said digit by digit; fewer digits are a number (G20, F35).
+    Rule("letter-code", re.compile(
+        r"(?<![A-Za-z])(?P<p>[A-Z]{1,3})(?P<d>[0-9]{3,8})(?![0-9]|\.[0-9])"),
+        _letter_code, FULL, ZH),
 ]
 
 # Document numbers: issuer〔year〕N号, with 〔〕 (the official form) or the brackets people type.
@@ -603,13 +736,107 @@ _DOCNUM = re.compile(
 # ===================================================================== dates and times
 
 
+def _date(year: str | None, month: str, day: str | None = None, *, light: bool = False) -> str:
+    """A date in words (二〇二五年九月五日), or with digits for a neural voice (2025年9月5日)."""
+    def number(digits: str) -> str:
+        return str(int(digits)) if light else read_integer(int(digits))
+
+    text = (year if light else read_year(year)) + "年" if year else ""
+    text += number(month) + "月"
+    return text + (number(day) + "日" if day else "")
+
+
 def _date_ymd(m: re.Match[str]) -> str:
-    return (read_year(m.group("y")) + "年" + read_integer(int(m.group("m"))) + "月"
-            + read_integer(int(m.group("d"))) + "日")
+    return _date(m.group("y"), m.group("m"), m.group("d"))
+
+
+# Before these a dotted triple is a version number (版本12.2.3, v12.2.3), not a date.
+_VERSION_BEFORE = re.compile(r"(?:版本号?|版|[vV]|version)\s?[:：]?\s?$")
+
+
+def _date_yymd(m: re.Match[str]) -> str:
+    if _VERSION_BEFORE.search(m.string, max(0, m.start() - 8), m.start()):
+        return m.group()
+    return _date_ymd(m)
 
 
 def _date_ym(m: re.Match[str]) -> str:
-    return read_year(m.group("y")) + "年" + read_integer(int(m.group("m"))) + "月"
+    return _date(m.group("y"), m.group("m"))
+
+
+def _date_ym_light(m: re.Match[str]) -> str:
+    return _date(m.group("y"), m.group("m"), light=True)
+
+
+def _date_dmy(m: re.Match[str]) -> str:
+    """a/b/yyyy: day first (10/02/2019), unless only month-first makes a date (12/25/2019)."""
+    a, b = int(m.group("a")), int(m.group("b"))
+    day, month = (b, a) if b > 12 >= a else (a, b)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return m.group()
+    return _date(m.group("y"), str(month), str(day))
+
+
+def _date_md(m: re.Match[str]) -> str:
+    return _date(None, m.group("m"), m.group("d"))
+
+
+def _event(m: re.Match[str]) -> str:
+    """9·11, 7·20, 5·12: an event named by its date is said digit by digit (九一一, 七二〇)."""
+    return read_year(m.group("m") + m.group("d"))
+
+
+def _meridiem(m: re.Match[str]) -> str:
+    """3:04pm -> 下午3:04 (the clock is read by the time rule); a 24-hour 13:10pm drops the pm,
+    and a time already after 上午/下午/晚上 keeps its word."""
+    hour = int(re.split(r"[:：点]", m.group("t"))[0])
+    pm = m.group("ap")[0] in "pP"
+    said = m.string[max(0, m.start() - 2):m.start()] in _DAY_PARTS
+    if said or hour > 12:
+        word = ""
+    elif pm:
+        word = "中午" if hour == 12 else "下午"
+    else:
+        word = "上午"
+    return word + m.group("t")
+
+
+# Words that already say which half of the day a time is in.
+_DAY_PARTS = frozenset("上午 下午 中午 晚上 早上 凌晨 傍晚 夜里 夜间 清晨".split())
+
+# A sentence about a match: a pair of numbers in it is a score (中国队1-2不敌日本队), not a
+# range, a time or a fraction. Words only sport uses (局 and 队 alone are also 公安局, 工作队).
+_SPORT = re.compile(
+    "比分|战胜|击败|不敌|负于|输给|败给|战平|逼平|打平|逆转|获胜|取胜|险胜|大胜|完胜|力克|横扫|"
+    "比赛|赛季|联赛|决赛|赛中|半场|全场|加时|点球|进球|射门|主场|客场|对阵|迎战|交手|球队|主队|"
+    "客队|国家队|男足|女足|男篮|女篮|男排|女排|冠军|世界杯|亚洲杯|奥运|锦标赛|首局|次局|决胜局|"
+    "[一二三四五六七八九第]局|[一二三四五六七八九第]盘|[甲乙]级|中超|英超|西甲|意甲|德甲|NBA|CBA")
+# Before a colon pair, these make it a clock time even in a sentence about a match (于19:30开赛).
+_CLOCK_BEFORE = re.compile(r"(?:于|在|时间|时|晚|早|午|凌晨|今天|明天|昨天|日|号|从|截至|定于)\s?$")
+_CLOCK_AFTER = re.compile(r"\s?(?:开始|开赛|开球|开打|举行|进行|起|前|后|许|左右|至|到|[-~〜—–])")
+
+
+def _is_score(m: re.Match[str]) -> bool:
+    """A number pair in a sentence about a match, that is neither a quantity, a date nor a time."""
+    string, start, end = m.string, m.start(), m.end()
+    if not _SPORT.search(string) or _before(m) == "第":
+        return False
+    if _LIANG_NEXT.match(string, end) or string[end:end + 1] in ("年", "月", "日", "号", "%"):
+        return False
+    if m.group("sep") in ":：":
+        return not (_CLOCK_BEFORE.search(string, max(0, start - 4), start)
+                    or _CLOCK_AFTER.match(string, end))
+    return True
+
+
+def _score(m: re.Match[str]) -> str:
+    if not _is_score(m):
+        return m.group()
+    return read_integer(int(m.group("a"))) + "比" + read_integer(int(m.group("b")))
+
+
+def _score_light(m: re.Match[str]) -> str:
+    return m.group("a") + "比" + m.group("b") if _is_score(m) else m.group()
 
 
 def _clock(text: str) -> str:
@@ -657,18 +884,67 @@ _YEAR_RANGE = re.compile(
 # A clock time: hour 0-24, two-digit minutes, optional seconds. 3:2 (one-digit minutes) is not one.
 _CLOCK = r"(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
 
+# After a year.month, these make it an amount (2019.5万元, 1999.10元), not a date.
+_AMOUNT_NEXT = re.compile(
+    rf"\s?(?:{_alternation(_MEASURES)}|以上|以下|以内|多|余|美元|欧元|英镑|日元|港元|人民币|[%‰A-Za-z])")
+# A year.month date: 2019.03 in a CV (2019.03至2021.06任区长); 1950-2099, month 1-12, and not an
+# amount (see _AMOUNT_NEXT) or a price (¥2019.10).
+_DATE_YM_DOT = re.compile(
+    r"(?<![0-9.¥￥$€£])(?P<y>19[5-9][0-9]|20[0-9]{2})\.(?P<m>0[1-9]|1[0-2]|[1-9])"
+    rf"(?![0-9]|\.[0-9])(?!{_AMOUNT_NEXT.pattern})")
+# A pair of small numbers that may be a score: 1-2, 17:16, 2/2 (see _is_score).
+_SCORE = re.compile(
+    r"(?<![0-9.:：/-])(?P<a>[0-9]{1,3})\s?(?P<sep>[-:：/])\s?(?P<b>[0-9]{1,3})"
+    r"(?![0-9]|[.:：/-][0-9])")
+
 _DATES: list[Rule] = [
     Rule("docnum", _DOCNUM, _docnum, FULL, ZH),
     Rule("docnum-light", _DOCNUM, _docnum_light, LIGHT, ZH),
-    # Numeric dates, year first, one separator used throughout; month and day must be valid so
-    # 2025.15.40 stays a pair of numbers. A trailing .digit means a version number, not a date.
+    # Numeric dates, year first, one separator used throughout (- / . or the middle dot of
+    # 2019·2·10); month and day must be valid so 2025.15.40 stays a pair of numbers. A trailing
+    # .digit means a version number, not a date.
     Rule("date-ymd", re.compile(
-        r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
+        r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
         r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_ymd, FULL, ZH),
-    # Year and month: a two-digit month after - or /. Not after "." (1999.10元 is a price).
+    # A two-digit year first (12/2/2, 12.2.3 are 一二年二月二日). Not a version (版本12.2.3, iOS
+    # 12.2.3, 第11.5.2条): no letter or 第 before, and see _VERSION_BEFORE.
+    Rule("date-yymd", re.compile(
+        r"(?<![0-9./·A-Za-z第])(?<![A-Za-z] )(?P<y>[0-9]{2})(?P<sep>[/.])(?P<m>0?[1-9]|1[0-2])"
+        r"(?P=sep)(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_yymd, FULL, ZH),
+    # Day/month/year with slashes (10/02/2019), month first only when the day shows it (12/25/2019).
+    Rule("date-dmy", re.compile(
+        r"(?<![0-9./])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>(?:1[5-9]|20)[0-9]{2})"
+        r"(?![0-9]|/[0-9])"), _date_dmy, FULL, ZH),
+    # Year and month after - or / (2025-09, 2019/3), and month/year (03/2019); not a range of
+    # amounts (1000-10人). Not after "." unless it is a date by the strict rule below (1999.10元
+    # is a price).
     Rule("date-ym", re.compile(
-        r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})[-/](?P<m>0[1-9]|1[0-2])(?![0-9]|[-/.][0-9])"),
-        _date_ym, FULL, ZH),
+        r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})[-/](?P<m>0?[1-9]|1[0-2])(?![0-9]|[-/.][0-9])"
+        rf"(?!{_AMOUNT_NEXT.pattern})|(?<![0-9./])(?P<m2>0?[1-9]|1[0-2])/(?P<y2>(?:19|20)[0-9]{2})(?![0-9]|/[0-9])"),
+        lambda m: _date(m.group("y") or m.group("y2"), m.group("m") or m.group("m2")),
+        FULL, ZH),
+    Rule("date-ym-dot", _DATE_YM_DOT, _date_ym, FULL, ZH),
+    Rule("date-ym-dot-light", _DATE_YM_DOT, _date_ym_light, LIGHT, ZH),
+    # Month-day with a hyphen, zero-padded as news timestamps write it (08-08, 12-05 10:30); an
+    # unpadded 10-12 is a range. Not before 年/月/日 or a measure word (01-03月 is a range).
+    Rule("date-md", re.compile(
+        r"(?<![0-9./:-])(?:(?P<m>0[1-9])-(?P<d>0[1-9]|[12][0-9]|3[01])|(?P<m1>1[0-2])-(?P<d1>0[1-9]))"
+        rf"(?![0-9]|[-./][0-9])(?!\s?(?:[年月日号]|{_alternation(_MEASURES)}))"),
+        lambda m: _date(None, m.group("m") or m.group("m1"), m.group("d") or m.group("d1")),
+        FULL, ZH),
+    # An event named by its month and day with a middle dot: 9·11, 7·20特大暴雨, 5·12汶川地震.
+    Rule("event", re.compile(
+        r"(?<![0-9.·•・])(?P<m>[1-9]|1[0-2])[·•・](?P<d>[1-9]|[12][0-9]|3[01])(?![0-9]|[·•・.][0-9])"),
+        _event, BOTH, ZH),
+    # am/pm after a clock time (3:04pm, 3点4分am) becomes 上午/下午 before it.
+    Rule("meridiem", re.compile(
+        r"(?P<t>(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
+        r"|[0-9]{1,2}点(?:差?[0-9]{1,2}分)?(?:[0-9]{1,2}秒)?)\s?(?P<ap>[aApP]\.?[mM]\.?)(?![A-Za-z])"),
+        _meridiem, BOTH, ZH),
+    # Scores in a sentence about a match (中国队1-2不敌日本队, 17:16, 2/2): before the time,
+    # ratio and range rules, which would read them as a time or a range.
+    Rule("score", _SCORE, _score, FULL, ZH),
+    Rule("score-light", _SCORE, _score_light, LIGHT, ZH),
     Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH),
     Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH),
     # Scores and scales: after 比分, 比例, 以 (以3:2获胜) a colon pair is a ratio even when it looks
@@ -778,12 +1054,18 @@ def _percent(m: re.Match[str]) -> str:
     return ("负" if m.group("neg") else "") + text
 
 
-_CURRENCIES = {"¥": "元", "￥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元",
-               "£": "英镑"}
+# Currency signs and ISO codes before an amount, and the word said after it. ¥ is 元 (in Chinese
+# copy it is the renminbi); the codes also read after an amount (100 USD), through _UNITS.
+_CURRENCIES = {"¥": "元", "￥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "A$": "澳元",
+               "C$": "加元", "S$": "新加坡元", "NT$": "新台币", "€": "欧元", "£": "英镑",
+               "₩": "韩元", "₽": "卢布", "₹": "卢比", **_CURRENCY_CODES}
 
 
 def _amount(number: str) -> str:
-    """An amount of money: 2 is 两 (两元, 两万美元)."""
+    """An amount of money: 2 is 两 (两元, 两万美元); zeros after the point are not said
+    (36.00 is 三十六, 1999.10 is 一千九百九十九点一)."""
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
     return "两" if number == "2" else read_number(number)
 
 
@@ -797,6 +1079,20 @@ def _money(m: re.Match[str]) -> str:
     return text if string.startswith(name, end) else text + name
 
 
+# Before or after these, a W after digits is 万 (月薪2W, 10W+阅读), not watts (100W快充).
+_WAN_BEFORE = re.compile(
+    "薪|收入|工资|月入|年入|粉丝|阅读|播放|浏览|点赞|评论|转发|销量|存款|估值|预算")
+_WAN_AFTER = re.compile(r"\+|\s?(?:元|块|人|粉|次|字|阅读|播放|浏览|点赞|左右|以上|多)")
+
+
+def _wan(m: re.Match[str]) -> str:
+    """w after digits is 万 (3w, 10w+); W is 万 only with words that count (see above)."""
+    string, end = _after(m)
+    counted = (m.group() == "w" or _WAN_AFTER.match(string, end)
+               or _WAN_BEFORE.search(string, max(0, m.start() - 12), m.start()))
+    return "万" if counted else m.group()
+
+
 # A range: optional minus (not after a digit or letter: 5-3 is not 5 and -3), a number, an
 # optional percent sign, a separator, the second number with its own optional minus and percent.
 _RANGE = re.compile(
@@ -805,6 +1101,8 @@ _RANGE = re.compile(
     r"(?![0-9]|\.[0-9])")
 
 _UNIT_RULES: list[Rule] = [
+    # 万 written as w or W after digits (3w, 10w+, 月薪2W): before the unit rule reads W as watts.
+    Rule("wan", re.compile(r"(?<=[0-9])[wW](?![A-Za-z0-9])"), _wan, BOTH, ZH),
     # A Latin unit is a unit only right after a number (5km, 5 km, 1.5万km); a letter before the
     # number (iPhone 5s, H7N9) or after the unit (5min is not 5 m + in) means it is not.
     Rule("unit", re.compile(
@@ -815,13 +1113,21 @@ _UNIT_RULES: list[Rule] = [
     # Currency signs before the number are read after it (¥100 -> 一百元); an optional range and
     # 万/亿 (¥1-2万) belong to the amount. ¥100元 does not get a second 元.
     Rule("money", re.compile(
-        rf"(?P<cur>US\$|HK\$|[¥￥$€£])\s?(?P<a>{_NUM})(?:\s?{_RANGE_SEP}\s?[¥￥$€£]?(?P<b>{_NUM}))?"
+        rf"(?P<cur>{_alternation(_CURRENCIES)})\s?(?P<a>{_NUM})"
+        rf"(?:\s?{_RANGE_SEP}\s?(?:{_alternation(_CURRENCIES)})?(?P<b>{_NUM}))?"
         r"(?P<mag>\s?(?:万亿|亿|万|千))?"), _money, FULL, ZH),
+    # An amount before a currency word keeps no zeros after its point: 36.00元, 1999.10元.
+    Rule("amount-zeros", re.compile(
+        r"(?<![0-9.])(?P<n>[0-9][0-9,]*)(?P<f>\.[0-9]*?)0+(?![0-9])"
+        rf"(?=\s?(?:万|亿)?\s?(?:{_alternation(_MONEY_WORDS)}))"),
+        lambda m: m.group("n") + m.group("f").rstrip("."),
+        BOTH, ZH),
     Rule("range", _RANGE, _range, FULL, ZH),
     Rule("range-light", _RANGE, _range_light, LIGHT, ZH),
     # A range whose first end is a date or year word: 5日-7日, 9月-10月, 2024年-2025年. Without
     # it the hyphen would make the second number negative.
-    Rule("range-after-date", re.compile(r"(?<=[年月日号])\s?(?:——|[-~〜—–])\s?(?=[0-9])"),
+    Rule("range-after-date", re.compile(
+        r"(?<=[年月日号])\s?(?:——|[-~〜—–])\s?(?=[0-9〇零一二三四五六七八九十两])"),
          _const("至"), BOTH, ZH),
 ]
 
@@ -832,8 +1138,32 @@ def _year(m: re.Match[str]) -> str:
     return read_year(m.group("y"))
 
 
+# A number of years, not a year: 历时1600年, 长达1000年, 近2000年来.
+_DURATION_BEFORE = re.compile(
+    r"(?:历时|长达|达|近|约|逾|超|超过|经过|历经|有|了|持续|延续|跨越|距今|相隔|阔别|将近|整整|足足|不到)\s?$")
+# After a round number of years, these make it a span (1000年前, 2000年之久, 1500年的历史).
+_DURATION_AFTER = re.compile(r"\s?年(?:前|之久|的?历史)")
+
+
+def _year_or_span(m: re.Match[str]) -> str:
+    """A four-digit number before 年 is a year (1600年, 1949年), unless it counts years (see the
+    two patterns above); a span is left for the number rule."""
+    year, (string, end) = m.group("y"), _after(m)
+    span = (_DURATION_BEFORE.search(string, max(0, m.start() - 4), m.start())
+            or (year.endswith("00") and _DURATION_AFTER.match(string, end)))
+    return m.group() if span else read_year(year)
+
+
+def _era(m: re.Match[str]) -> str:
+    """1823年3月bc, 2934ad -> 公元前1823年3月, 公元2934年 (the era-year rule reads the year)."""
+    date = m.group("date")
+    era = "公元前" if m.group("era")[0] in "bB" else "公元"
+    return era + date + ("" if "年" in date else "年")
+
+
 def _fraction(m: re.Match[str]) -> str:
-    return read_integer(int(m.group("b"))) + "分之" + read_integer(int(m.group("a")))
+    sign = "负" if m.group("neg") else ""
+    return sign + read_integer(int(m.group("b"))) + "分之" + read_integer(int(m.group("a")))
 
 
 def _counts(m: re.Match[str]) -> bool:
@@ -846,7 +1176,8 @@ def _counts(m: re.Match[str]) -> bool:
 def _number(m: re.Match[str]) -> str:
     number, fraction = m.group("n"), m.group("f")
     string, end = _after(m)
-    if number == "2" and not fraction and _counts(m) and _LIANG_NEXT.match(string, end):
+    if (number == "2" and not fraction and _counts(m) and _LIANG_NEXT.match(string, end)
+            and not string.startswith("分之", end)):  # 2分之1 is 二分之一
         text = "两"
     else:
         text = read_number(number + (fraction or ""))
@@ -863,10 +1194,30 @@ def _circle_zero(m: re.Match[str]) -> str:
 
 
 def _spell(m: re.Match[str]) -> str:
-    return " ".join(m.group())
+    word = m.group()
+    return word if _sayable(word) else " ".join(word)
+
+
 
 
 _NUMBER_RULES: list[Rule] = [
+    # An era after a date (2934ad, 1234b.c., 1823年3月bc) is said before it: 公元, 公元前.
+    Rule("era", re.compile(
+        r"(?<![0-9.])(?P<date>[0-9]{1,4}(?:年(?:[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)?)?)\s?"
+        r"(?P<era>[aA]\.?[dD]\.?|[bB]\.?[cC]\.?)(?![A-Za-z])"), _era, FULL, ZH),
+    # After 公元, 公元前, 纪元 any number before 年 is a year, said digit by digit (公元前二〇二年).
+    Rule("era-year", re.compile(
+        r"(?P<era>(?:公元|纪元|西元)前?)\s?(?P<y>[0-9]{1,4})(?=\s?年)"),
+        lambda m: m.group("era") + read_year(m.group("y")), FULL, ZH),
+    # A two-digit year: 05年, 00年 (a leading zero), or any two digits before 年 and a month
+    # (86年8月18日 is 八六年). 50年 alone is fifty years.
+    Rule("year-2digit", re.compile(
+        r"(?<![0-9.])(?:0[0-9](?=\s?年)|[0-9]{2}(?=年[0-9]{1,2}月))"),
+        lambda m: read_year(m.group()), FULL, ZH),
+    # ~ before a number that ends no range is "about" (~5%, 误差~3mm).
+    Rule("approx", re.compile(r"(?<![0-9%‰A-Za-z])[~〜]\s?(?=[-−]?(?:[¥￥$€£]\s?)?[0-9])"),
+         _const("约"),
+         BOTH, ZH),
     # Percent, permille, per ten thousand: the sign is read first (百分之), so it has to move.
     # A minus in front is a sign only when no digit or letter comes before it.
     Rule("percent", re.compile(
@@ -875,8 +1226,8 @@ _NUMBER_RULES: list[Rule] = [
     # A 4-digit year before 年 (or a word that counts in years: 届, 级, 款, 赛季) is read digit by
     # digit. Only 1500-2099: 1000年 and 300年 are durations and are read as numbers.
     Rule("year", re.compile(
-        r"(?<![0-9.])(?P<y>(?:1[5-9]|20)[0-9]{2})(?=\s?(?:年|届|级|款|版|赛季|财年|学年))"),
-        _year, FULL, ZH),
+        r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})(?=\s?(?:年|届|级|款|版|赛季|财年|学年))"),
+        _year_or_span, FULL, ZH),
     # A bare 19xx/20xx right before a Han word is a year (2025世界智能产业博览会), unless the word
     # is a measure word, unit or quantity word (5000家 is not a year, nor is 2000多).
     Rule("year-bare", re.compile(
@@ -884,8 +1235,12 @@ _NUMBER_RULES: list[Rule] = [
         rf"(?!{_alternation(_NOT_YEAR)})"), _year, FULL, ZH),
     # a/b between plain integers is a fraction (dates with / were read by the date rules).
     Rule("fraction", re.compile(
+        r"(?:(?<![0-9A-Za-z.])(?P<neg>[-−]))?"
         r"(?<![0-9./])(?P<a>[0-9]{1,6})/(?P<b>[1-9][0-9]{0,5})(?![0-9]|/[0-9]|\.[0-9])"),
         _fraction, FULL, ZH),
+    # A minus before a fraction or percentage in words (-百分之1) is 负.
+    Rule("minus-word", re.compile(r"(?<![0-9A-Za-z.])[-−](?=[0-9]*\s?[百千万]?分之)"),
+         _const("负"), FULL, ZH),
     # Every other number: 1,000 or 100 000 grouping, decimals, a sign; 2 before a measure word
     # is 两 except after 第 (第二个); a minus before a temperature is 零下.
     Rule("number", re.compile(
@@ -903,16 +1258,19 @@ _NUMBER_RULES: list[Rule] = [
     # ○ (white circle) typed for 〇 in 二○二五年; anywhere else it is a bullet and goes.
     Rule("circle-zero", re.compile(r"○"), _circle_zero, BOTH, ZH),
     # + after a word or between numbers is 加 (人工智能+, 1+1), = is 等于.
+    Rule("plus-minus", re.compile(r"±|\+/-|\+-(?=[0-9零一二三四五六七八九十])"), _const("正负"),
+         BOTH, ZH),
     Rule("plus", re.compile(r"\+"), _const("加"), FULL, ZH),
     Rule("equals", re.compile(r"="), _const("等于"), FULL, ZH),
-    # 2-6 capitals standing alone (no letter on either side) are spelled: a Chinese voice then says
-    # each letter. Words in lower or mixed case (iPhone, Wi-Fi) are left to the voice.
-    Rule("acronym", re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])"), _spell, FULL, ZH),
+    # Capitals standing alone (no letter on either side) are spelled (A I, G D P, C S I) unless
+    # they read as a word (GOOGLE, CHROME, ZIP; see _sayable). Words in lower or mixed case
+    # (iPhone, Wi-Fi) are left to the voice.
+    Rule("acronym", re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])"), _spell, FULL, ZH),
 ]
 
 
 RULES: tuple[Rule, ...] = tuple(
-    _SAFETY + _ADDRESSES + _PHONES + _DATES + _UNIT_RULES + _NUMBER_RULES
+    _SAFETY + _ADDRESSES + _LETTERS + _PHONES + _DATES + _UNIT_RULES + _NUMBER_RULES
 )
 
 _PLANS: dict[str, tuple[Rule, ...]] = {
