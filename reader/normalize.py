@@ -920,7 +920,8 @@ _DATES: list[Rule] = [
     # is a price).
     Rule("date-ym", re.compile(
         r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})[-/](?P<m>0?[1-9]|1[0-2])(?![0-9]|[-/.][0-9])"
-        rf"(?!{_AMOUNT_NEXT.pattern})|(?<![0-9./])(?P<m2>0?[1-9]|1[0-2])/(?P<y2>(?:19|20)[0-9]{2})(?![0-9]|/[0-9])"),
+        rf"(?!{_AMOUNT_NEXT.pattern})"
+        r"|(?<![0-9./])(?P<m2>0?[1-9]|1[0-2])/(?P<y2>(?:19|20)[0-9]{2})(?![0-9]|/[0-9])"),
         lambda m: _date(m.group("y") or m.group("y2"), m.group("m") or m.group("m2")),
         FULL, ZH),
     Rule("date-ym-dot", _DATE_YM_DOT, _date_ym, FULL, ZH),
