@@ -58,8 +58,9 @@ F = full, L = light; "text" says which language of text the rule runs on::
     meridiem          x  x  zh     3:04pm, 3点4分am -> 下午3:04, 上午3点4分 (then read as times)
     score             x     zh     in a sentence about a match: 1-2, 17:16, 2/2 -> 一比二 ...
     score-light          x  zh     the same -> 1比2
-    year-range        x     zh     2025/2026赛季 -> 二〇二五至二〇二六赛季
-    year-range-light     x  zh     2025/2026赛季 -> 2025至2026赛季
+    race-time         x     zh     成绩2:05:37, 1:45.23 (in a match) -> 两小时零五分三十七秒, ...
+    year-range        x     zh     2025/2026赛季, 2025/26赛季 -> 二〇二五至二〇二六赛季
+    year-range-light     x  zh     2025/2026赛季, 2025-26赛季 -> 2025至2026赛季
     ratio-context     x     zh     比分21:19, 以3:2 -> 比分二十一比十九 (before the time rule)
     time              x     zh     20:18, 08:05:30 -> 二十点十八分, 八点零五分三十秒
     time-range-light     x  zh     9:00-17:00 -> 9:00至17:00
@@ -74,7 +75,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     amount-zeros      x  x  zh     36.00元, 1999.10元 -> 36元, 1999.1元
     range             x     zh     1-10月, 3~5天, 10%-20%, 2019-2025年, -5~3℃ -> 一至十月 ...
     range-light          x  zh     1-10月, 3~5天, 10%-20% -> 1至10月, 3至5天, 10%至20%
-    range-after-date  x  x  zh     5日-7日 -> 5日至7日
+    range-after-date  x  x  zh     5日-7日, 九点整—下午五点整 -> 5日至7日, 九点整至下午五点整
     era               x     zh     2934ad, 1234b.c., 1823年3月bc -> 公元2934年, 公元前1234年 ...
     era-year          x     zh     公元前202年, 公元2934年 -> 公元前二〇二年, 公元二九三四年
     year-2digit       x     zh     05年, 86年8月18日 -> 〇五年, 八六年八月十八日 (50年: 五十年)
@@ -84,6 +85,10 @@ F = full, L = light; "text" says which language of text the rule runs on::
                                    历时1600年, 1000年前 count years: 一千六百年, 一千年前)
     year-bare         x     zh     2025世界... (19xx/20xx, then no measure word) -> 二〇二五世界
     fraction          x     zh     1/3, -1/3 -> 三分之一, 负三分之一
+    prime             x     zh     3′45″ -> 3分45秒
+    split-second      x     zh     9秒83 -> 9秒八三
+    rank              x     zh     No.1 -> 第1
+    times             x     zh     3×4米, 10÷2 -> 3乘4米, 10除以2
     minus-word        x     zh     -百分之1 -> 负百分之1
     number            x     zh     5000, 1.2, 100,000, -5, 2个 -> 五千, 一点二, 十万, 负五, 两个
                                    (but CO2排放 -> C O二排放: no 两 after a Latin letter)
@@ -696,7 +701,7 @@ _PHONES: list[Rule] = [
     # 电话1000余次 is a count.
     Rule("hotline", re.compile(
         r"(?P<ctx>热线|电话|拨打|致电|专线|传真|呼叫|号码|邮编|邮政编码|代码|编号|账号|卡号|工号|单号"
-        r"|尾号|车次|房号|房间|学号|证号|批号|编码|序列号|验证码|密码|账户|门牌号)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
+        r"|尾号|车次|房号|房间|学号|证号|批号|编码|序列号|验证码|密码|账户|门牌号|QQ号|QQ)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
         rf"(?P<num>[0-9]{{3,11}})(?![0-9]){_MEASURE_AHEAD}"
         r"|(?<![0-9.])(?<![0-9],)(?P<num2>[0-9]{3,6})(?=\s?(?:服务)?(?:热线|专线))"),
         lambda m: _hotline(m) if m.group("num") else _phone(m.group("num2")), BOTH, ZH),
@@ -810,7 +815,7 @@ _SPORT = re.compile(
     "比分|战胜|击败|不敌|负于|输给|败给|战平|逼平|打平|逆转|获胜|取胜|险胜|大胜|完胜|力克|横扫|"
     "比赛|赛季|联赛|决赛|赛中|半场|全场|加时|点球|进球|射门|主场|客场|对阵|迎战|交手|球队|主队|"
     "客队|国家队|男足|女足|男篮|女篮|男排|女排|冠军|世界杯|亚洲杯|奥运|锦标赛|首局|次局|决胜局|"
-    "[一二三四五六七八九第]局|[一二三四五六七八九第]盘|[甲乙]级|中超|英超|西甲|意甲|德甲|NBA|CBA")
+    "战成|[0-9一二三四五六七八九第]局|[0-9一二三四五六七八九第]盘|[甲乙]级|中超|英超|西甲|意甲|德甲|NBA|CBA")
 # Before a colon pair, these make it a clock time even in a sentence about a match (于19:30开赛).
 _CLOCK_BEFORE = re.compile(r"(?:于|在|时间|时|晚|早|午|凌晨|今天|明天|昨天|日|号|从|截至|定于)\s?$")
 _CLOCK_AFTER = re.compile(r"\s?(?:开始|开赛|开球|开打|举行|进行|起|前|后|许|左右|至|到|[-~〜—–])")
@@ -859,14 +864,47 @@ def _time(m: re.Match[str]) -> str:
     return text
 
 
+def _years(m: re.Match[str]) -> tuple[str, str] | None:
+    """The two years of a year range, the second written in full (2025/26 -> 2025, 2026); None
+    when the second is not later (a fraction), or a two-digit end is not the next year."""
+    a, b = m.group("a"), m.group("b") or m.group("b2")
+    if len(b) == 2:
+        b = str(int(a) + 1)
+        if b[2:] != (m.group("b2") or ""):
+            return None
+    return (a, b) if int(b) > int(a) else None
+
+
 def _year_range(m: re.Match[str]) -> str:
-    a, b = m.group("a"), m.group("b")
-    return read_year(a) + "至" + read_year(b) if int(b) > int(a) else m.group()
+    years = _years(m)
+    return read_year(years[0]) + "至" + read_year(years[1]) if years else m.group()
 
 
 def _year_range_light(m: re.Match[str]) -> str:
-    a, b = m.group("a"), m.group("b")
-    return a + "至" + b if int(b) > int(a) else m.group()
+    years = _years(m)
+    return years[0] + "至" + years[1] if years else m.group()
+
+
+# Before a race time these make h:mm:ss a length of time (成绩2:05:37), not a clock.
+_RACE_BEFORE = re.compile(r"(?:成绩|用时|耗时|时长|跑出|游出|完赛|历时|纪录)(?:为|是)?\s?$")
+
+
+def _race_time(m: re.Match[str]) -> str:
+    """2:05:37 -> 两小时零五分三十七秒, 1:45.23 -> 一分四十五秒二三, after a race word or in a
+    sentence about a match; elsewhere it is left to the time rule."""
+    race = (_RACE_BEFORE.search(m.string, max(0, m.start() - 6), m.start())
+            or _SPORT.search(m.string))
+    if not race or not (m.group("h") or m.group("f")):  # 12:05 alone is a clock
+        return m.group()
+    parts = [m.group("h"), m.group("m"), m.group("s")]
+    names = ["小时", "分", "秒"]
+    text = ""
+    for part, name in zip(parts, names, strict=True):
+        if part is not None:
+            value = int(part)
+            padded = "零" if text and 0 < value < 10 else ""
+            text += padded + ("两" if value == 2 and not text else read_integer(value)) + name
+    return text + read_digits(m.group("f") or "")
 
 
 def _ratio(m: re.Match[str]) -> str:
@@ -877,9 +915,10 @@ def _ratio(m: re.Match[str]) -> str:
 
 # Two years joined by a slash, the later one second: a season or a school or financial year
 # (2025/2026赛季), not the fraction 2025/2026. A hyphen between years is left to the range rules.
+# 2025/26赛季, 2025-26赛季: the second year in two digits, before a word of seasons.
 _YEAR_RANGE = re.compile(
-    r"(?<![0-9./])(?P<a>(?:1[5-9]|20)[0-9]{2})\s?/\s?(?P<b>(?:1[5-9]|20)[0-9]{2})"
-    r"(?![0-9]|[./][0-9])")
+    r"(?<![0-9./])(?P<a>(?:1[5-9]|20)[0-9]{2})\s?(?:/\s?(?P<b>(?:1[5-9]|20)[0-9]{2})"
+    r"|[/-]\s?(?P<b2>[0-9]{2})(?=\s?(?:赛季|财年|学年|年度|年)))(?![0-9]|[./][0-9])")
 
 # A clock time: hour 0-24, two-digit minutes, optional seconds. 3:2 (one-digit minutes) is not one.
 _CLOCK = r"(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
@@ -946,6 +985,10 @@ _DATES: list[Rule] = [
     # ratio and range rules, which would read them as a time or a range.
     Rule("score", _SCORE, _score, FULL, ZH),
     Rule("score-light", _SCORE, _score_light, LIGHT, ZH),
+    # Race times (成绩2:05:37, 1:45.23 in a sentence about a match) are lengths of time.
+    Rule("race-time", re.compile(
+        r"(?<![0-9:：.])(?:(?P<h>[0-9]{1,2})[:：])?(?P<m>[0-5]?[0-9])[:：](?P<s>[0-5][0-9])"
+        r"(?:\.(?P<f>[0-9]{1,3}))?(?![0-9]|[:：][0-9])"), _race_time, FULL, ZH),
     Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH),
     Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH),
     # Scores and scales: after 比分, 比例, 以 (以3:2获胜) a colon pair is a ratio even when it looks
@@ -1125,10 +1168,11 @@ _UNIT_RULES: list[Rule] = [
         BOTH, ZH),
     Rule("range", _RANGE, _range, FULL, ZH),
     Rule("range-light", _RANGE, _range_light, LIGHT, ZH),
-    # A range whose first end is a date or year word: 5日-7日, 9月-10月, 2024年-2025年. Without
-    # it the hyphen would make the second number negative.
+    # A range whose first end is a date, year or time word: 5日-7日, 9月-10月, 2024年-2025年,
+    # 上午九点整—下午五点整. Without it the hyphen would make the second number negative.
     Rule("range-after-date", re.compile(
-        r"(?<=[年月日号])\s?(?:——|[-~〜—–])\s?(?=[0-9〇零一二三四五六七八九十两])"),
+        r"(?<=[年月日号整分秒])\s?(?:——|[-~〜—–])\s?"
+        r"(?=[0-9〇零一二三四五六七八九十两]|上午|下午|中午|晚上|凌晨|早上)"),
          _const("至"), BOTH, ZH),
 ]
 
@@ -1239,6 +1283,17 @@ _NUMBER_RULES: list[Rule] = [
         r"(?:(?<![0-9A-Za-z.])(?P<neg>[-−]))?"
         r"(?<![0-9./])(?P<a>[0-9]{1,6})/(?P<b>[1-9][0-9]{0,5})(?![0-9]|/[0-9]|\.[0-9])"),
         _fraction, FULL, ZH),
+    # Minutes and seconds marks (3′45″, 东经106°30′): 分 and 秒; hundredths after seconds are
+    # said digit by digit (9秒83, 9″83: 九秒八三).
+    Rule("prime", re.compile(r"(?<=[0-9])[′″]"), lambda m: "分" if m.group() == "′" else "秒",
+         FULL, ZH),
+    Rule("split-second", re.compile(r"(?<=[0-9]秒)[0-9]{1,2}(?![0-9]|\s?[分秒个])"),
+         lambda m: read_digits(m.group()), FULL, ZH),
+    # No.1, NO.3: a rank, said 第一, 第三.
+    Rule("rank", re.compile(r"(?<![A-Za-z])[Nn][Oo]\.\s?(?=[0-9])"), _const("第"), FULL, ZH),
+    # × between numbers (3×4米, 1920×1080) is 乘; ÷ is 除以.
+    Rule("times", re.compile(r"(?<=[0-9])\s?×\s?(?=[0-9])|÷"),
+         lambda m: "除以" if m.group() == "÷" else "乘", FULL, ZH),
     # A minus before a fraction or percentage in words (-百分之1) is 负.
     Rule("minus-word", re.compile(r"(?<![0-9A-Za-z.])[-−](?=[0-9]*\s?[百千万]?分之)"),
          _const("负"), FULL, ZH),
