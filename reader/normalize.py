@@ -831,6 +831,8 @@ def _is_score(m: re.Match[str]) -> bool:
     if m.group("sep") in ":：":
         return not (_CLOCK_BEFORE.search(string, max(0, start - 4), start)
                     or _CLOCK_AFTER.match(string, end))
+    if m.group("sep") == "/":  # 2/2 is a score; 1/4决赛, 1/3的球员 are fractions
+        return int(m.group("a")) >= int(m.group("b")) and not string.startswith("决赛", end)
     return True
 
 
