@@ -504,7 +504,7 @@ def _choose_title(tree: HtmlElement) -> _Headline | None:
         if matched is not None:
             return matched
         stripped = _strip_site_suffix(page_title)
-        if stripped:
+        if stripped and not _SEPARATOR.match(stripped):  # "-铜雀历史网": no headline in it
             return _Headline(stripped, None)
     if headings:
         return headings[0]
@@ -532,8 +532,11 @@ def _heading_matching(page_title: str, headings: Sequence[_Headline]) -> _Headli
     adds the site name); the shortest real heading that it starts (``<title>`` was cut short);
     ``<title>`` itself if a heading holds it ("原创" + headline).
     """
-    title_key = _key(page_title)
-    keyed = [(_key(heading.text), heading) for heading in headings]
+    title_key = _title_key(page_title)
+    keyed = [(_title_key(heading.text), heading) for heading in headings]
+    # An og:title equal to <title> says nothing about where the headline ends.
+    keyed = [(key, heading) for key, heading in keyed
+             if key != title_key or heading.element is not None]
     for key, heading in keyed:
         if key == title_key:
             return heading
@@ -551,6 +554,15 @@ def _heading_matching(page_title: str, headings: Sequence[_Headline]) -> _Headli
         if title_key in key:
             return _Headline(page_title, heading.element)
     return None
+
+
+#: Dash runs: ``<title>`` writes a headline's "——" as "-" (toutiao).
+_DASHES = re.compile(r"[-–—]+")
+
+
+def _title_key(text: str) -> str:
+    """A headline as compared with ``<title>``: no whitespace, any dash run one "-"."""
+    return _DASHES.sub("-", _key(text))
 
 
 def _is_heading_tag(element: HtmlElement | None) -> bool:
@@ -603,14 +615,18 @@ _UNCREDITED_TAGS = frozenset(
 #: Inline elements whose text is not the article's: links and the skipped tags.
 _NOT_COUNTED_INLINE = _SKIPPED_TAGS | {"a"}
 
-#: Inline styles that hide an element.
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+#: Inline styles that hide an element. ``visibility: hidden`` is not one: WeChat articles keep
+#: their whole text (``#js_content``) under it until a script has laid the page out.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
 
 #: Class or id words of blocks that hold no article text: comment threads (which on a short
 #: article can outweigh it; "commentary" is an article), recommendations, sidebars, footers,
-#: share bars.
+#: share bars, search boxes (their rotating "hot search" suggestions) and story streams
+#: (Yahoo's "stream" of teasers under a short article, each with its summary).
 _CHROME_BLOCK = re.compile(
-    r"comment(?!ary)|recommend|related|sidebar|side-bar|footer|share|hot-?news|rank", re.I
+    r"comment(?!ary)|recommend|related|sidebar|side-bar|footer|share|hot-?news|rank|search|"
+    r"(?<![a-z])stream(?![a-z])|more-?stories",
+    re.I,
 )
 
 #: Below this many characters of paragraph text an element is not trusted as the content root
@@ -712,6 +728,11 @@ def _looks_like_chrome(element: HtmlElement) -> bool:
 #: mid-sentence; their text is kept, the tags dropped.
 _PRESENTATION_TAGS = ("span", "font")
 
+#: Class words of inline widgets inside paragraphs: comment and like counters (qidian's
+#: ``<span class="review-count">37</span>`` after each paragraph), which would otherwise be
+#: glued to the paragraph's last sentence when the presentation tags are dropped.
+_INLINE_WIDGET = re.compile(r"review|comment|count|digg|like|share", re.I)
+
 #: trafilatura writes list items as "- item"; the marker is its, not the page's.
 _LIST_MARKER = re.compile(r"^- ")
 
@@ -730,12 +751,53 @@ def _document_of(root: HtmlElement) -> HtmlElement:
     content = copy.deepcopy(root)
     if content.tag in _TABLE_PART_TAGS:
         content.tag = "div"  # a lone cell or row is not valid HTML: keep its content only
+    _drop_inline_widgets(content)
+    _drop_sponsored_links(content)
     strip_tags(content, *_PRESENTATION_TAGS)
+    _text_sections_as_paragraphs(content)
     body = Element("body")
     body.append(content)
     document = Element("html")
     document.append(body)
     return document
+
+
+def _drop_inline_widgets(content: HtmlElement) -> None:
+    """Remove counters and buttons nested in paragraphs (their tail text stays)."""
+    widgets = [
+        element
+        for element in content.iter(*_PRESENTATION_TAGS)
+        if _INLINE_WIDGET.search(f"{element.get('class') or ''} {element.get('id') or ''}")
+    ]
+    for widget in widgets:
+        if widget.getparent() is not None:
+            widget.drop_tree()
+
+
+#: The label an advertisement carries inside its link: ``<a><i>广告</i><span>...</span></a>``.
+_AD_LABELS = frozenset({"广告", "推广", "赞助", "AD", "Ad", "ad"})
+
+
+def _drop_sponsored_links(content: HtmlElement) -> None:
+    """Remove links labelled as advertisements (360kuai puts them between paragraphs)."""
+    ads = [
+        link
+        for link in content.iter("a")
+        if any(_squeeze(element.text) in _AD_LABELS for element in link.iterdescendants())
+    ]
+    for link in ads:
+        if link.getparent() is not None:
+            link.drop_tree()
+
+
+def _text_sections_as_paragraphs(content: HtmlElement) -> None:
+    """WeChat writes paragraphs as ``<section>text</section>``; trafilatura keeps text of a
+    ``<section>`` only inside a ``<p>``, so a section holding text and no block is one."""
+    for section in content.iter("section"):
+        if _key(section.text or "") and not any(
+            isinstance(child.tag, str) and child.tag in _BLOCK_TAGS for child in section
+        ):
+            section.tag = "p"
 
 
 def _trafilatura_lines(tree: HtmlElement, url: str | None) -> list[str]:
@@ -900,10 +962,17 @@ def _has_prose(lines: Sequence[str]) -> bool:
     )
 
 
+#: A "back to the portal" link glued to the last line by the page's markup: "…）返回搜狐，查看更多".
+_GLUED_BACK_LINK = re.compile(r"\s*返回[^，,。！？]{1,10}[，,]\s*查看更多$")
+
+
 def _trim_end(lines: list[str]) -> list[str]:
     end = len(lines)
     while end > 0 and _is_closing_chrome(lines[end - 1]):
         end -= 1
+    if end and _GLUED_BACK_LINK.search(lines[end - 1]):
+        last = _GLUED_BACK_LINK.sub("", lines[end - 1])
+        return _trim_end([*lines[: end - 1], last] if last else lines[: end - 1])
     return lines[:end]
 
 

@@ -463,6 +463,33 @@ class TestTitle:
     def test_no_title_at_all(self) -> None:
         assert extract_html(article("")).title is None
 
+    @pytest.mark.parametrize(
+        ("page_title", "headline"),
+        [
+            ("《蓝羽会客厅》之《北京影人》5月20日起播出_华语_电影网_1905.com",
+             "《蓝羽会客厅》之《北京影人》5月20日起播出"),
+            ("中法经贸合作广度深度不断拓展_中国_法国_全球", "中法经贸合作广度深度不断拓展"),
+        ],
+    )
+    def test_og_title_equal_to_title_does_not_hide_the_heading(
+        self, page_title: str, headline: str
+    ) -> None:
+        page = article(page_title, body=f"<h1>{headline}</h1>",
+                       head=f'<meta property="og:title" content="{page_title}">')
+        assert extract_html(page).title == headline
+
+    def test_heading_with_a_long_dash_written_short_in_title(self) -> None:
+        headline = "积极因素不断增多 动能增强——前4个月我国外贸向好态势进一步巩固"
+        page = article(
+            "积极因素不断增多 动能增强-前4个月我国外贸向好态势进一步巩固-今日头条",
+            body=f"<h1>{headline}</h1>",
+        )
+        assert extract_html(page).title == headline
+
+    def test_title_holding_only_the_site_name(self) -> None:
+        page = article("-铜雀历史网", body="<h1>疫情一刀切政策怎么投诉举报</h1>")
+        assert extract_html(page).title == "疫情一刀切政策怎么投诉举报"
+
 
 # --------------------------------------------------------------------------------------------
 # Body, metadata and refusals, on the fixtures
@@ -602,6 +629,52 @@ class TestLayouts:
     def test_article_in_a_block_named_like_chrome(self) -> None:
         paragraphs = "".join(f"<p>{p}</p>" for p in self.PARAGRAPHS)
         html = f"<html><body><div class='share-article'>{paragraphs}</div></body></html>"
+        assert extract_html(html).paragraphs == self.PARAGRAPHS
+
+    def test_search_suggestions_and_story_streams_do_not_win(self) -> None:
+        hot = "".join(f"<div class='item'>热搜话题第{i}条新闻标题</div>" for i in range(30))
+        teaser = "财经新闻·8 小时前 重置城寨 不如搞港版环球影城，最新港产片热播，好评如潮。" * 3
+        stream = "".join(f"<li><div class='item'>{teaser}</div></li>" for _ in range(5))
+        html = (
+            f"<html><body><div class='search-box'><div class='wrap'>{hot}</div></div>"
+            f"<div class='body'><p>{self.PARAGRAPHS[0]}</p><p>{self.PARAGRAPHS[1]}</p></div>"
+            f"<div id='stream-wrapper'><ul>{stream}</ul></div></body></html>"
+        )
+        assert extract_html(html).paragraphs == self.PARAGRAPHS
+
+    def test_wechat_sections_under_visibility_hidden(self) -> None:
+        sections = "".join(f"<section style='text-indent: 2em;'>{p}</section>"
+                           for p in self.PARAGRAPHS)
+        profile = ("与您一起关注绥德，分享社会新闻、经济民生、美食特产，以及陕北传统文化，"
+                   "传递正能量，欢迎关注我们的公众号，每天早晚各推送一次。")
+        html = (
+            f"<html><body><div class='profile'><p>{profile}</p></div>"
+            "<div id='js_content' style='visibility: hidden; opacity: 0;'>"
+            f"<h1><strong>绥德县举行</strong></h1>{sections}</div></body></html>"
+        )
+        assert extract_html(html).paragraphs[-2:] == self.PARAGRAPHS
+
+    def test_counters_inside_paragraphs_are_dropped(self) -> None:
+        html = "<html><body><main>" + "".join(
+            f"<p><span class='content-text'>{p}</span><span class='review'>"
+            f"<span class='review-count'>37</span></span></p>"
+            for p in self.PARAGRAPHS
+        ) + "</main></body></html>"
+        assert extract_html(html).paragraphs == self.PARAGRAPHS
+
+    def test_sponsored_links_between_paragraphs_are_dropped(self) -> None:
+        ad = ("<a class='article__content__yyconfig' href='/ad'><i>广告</i>"
+              "<div class='title isAd'><span>小姨以身设局陷害，致使外甥女婿净身出户</span></div>"
+              "<div class='del'>×</div></a>")
+        html = (f"<html><body><div class='article'>{self.PARAGRAPHS[0]}<br>{ad}<br>"
+                f"{self.PARAGRAPHS[1]}<br></div></body></html>")
+        assert extract_html(html).paragraphs == self.PARAGRAPHS
+
+    def test_back_link_glued_to_the_last_line_is_cut(self) -> None:
+        html = (
+            f"<html><body><article><p>{self.PARAGRAPHS[0]}</p><p>{self.PARAGRAPHS[1]}"
+            "<a href='//www.sohu.com/'>返回搜狐，查看更多</a></p></article></body></html>"
+        )
         assert extract_html(html).paragraphs == self.PARAGRAPHS
 
 
