@@ -19,8 +19,8 @@ ASCII forms), all whitespace and format characters removed, ellipsis and dash va
 one, since line breaks and spacing differ between the benchmark's text and the page's. The
 first and last paragraphs are matched on their first and last PROBE characters. A page is
 **right** when all four checks pass. Pages known to fail are listed in KNOWN_DEVIATIONS,
-with the reason; the run says whether each still fails (a page that now passes should
-leave the table).
+with the reason; the run exits 1 when a page outside the table is wrong or a page in it is
+now right (it should leave the table).
 
 Usage: .venv/bin/python bench/magic.py [CORPUS_DIR] [--show PAGE] [--quiet]
 """
@@ -46,7 +46,17 @@ from reader.types import Article, Kind, Paragraph  # noqa: E402
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "magic"
 
 #: Pages still read wrong, with why: page id -> reason.
-KNOWN_DEVIATIONS: dict[str, str] = {}
+KNOWN_DEVIATIONS: dict[str, str] = {
+    "dugushici-1": "a poem page: the content root is the appreciation (赏析) block; the poem "
+                   "(原文) stands apart with its pinyin, and the <h1> 夜雨 is shorter than a "
+                   "heading must be to be trusted",
+    "kepuchina-1": "<title> is the channel's name (科普中国-辟谣文章) and matches no heading; the "
+                   "headline is a <div class=rumor-title>, not a heading tag",
+    "theorychina-1": "a report: after its last paragraph come three paragraphs of prose on how "
+                     "the report was written (read) before its references (not read)",
+    "zgshige-1": "a poem page: the poem (four lines) and its note are sibling blocks and the "
+                 "note outweighs the poem, so only the note is read",
+}
 
 #: Characters of the expected first (last) paragraph looked for at the start (end) of a
 #: paragraph read: the page may break a paragraph where the benchmark does not.
@@ -166,13 +176,16 @@ def main() -> int:
     pipeline = TextPipeline.load(Settings.from_env(os.environ))
     pages = sorted((args.corpus / "expected").glob("*.json"))
     totals = {"title": 0, "first": 0, "last": 0, "clean": 0, "right": 0}
+    outcomes: dict[str, bool] = {}
     print(f"{'page':<16} title first last  clean  right")
     for path in pages:
         name = path.stem
         verdict = run_page(pipeline, args.corpus / "html" / f"{name}.html", load_expected(path))
         if isinstance(verdict, str):
             print(f"{name:<16} {verdict}")
+            outcomes[name] = False
             continue
+        outcomes[name] = verdict.right
         for check in totals:
             totals[check] += bool(getattr(verdict, check))
         known = KNOWN_DEVIATIONS.get(name)
@@ -186,10 +199,13 @@ def main() -> int:
         if name in args.show or (not verdict.right and not known and not args.quiet):
             show(verdict)
     count = len(pages)
+    surprises = [name for name, ok in outcomes.items() if ok == (name in KNOWN_DEVIATIONS)]
     print(f"\n{count} pages: {totals['right']} right ({totals['right'] / count:.0%}); "
           f"title {totals['title']}, first {totals['first']}, last {totals['last']}, "
           f"no extraneous text {totals['clean']}")
-    return 0
+    if surprises:
+        print(f"not as KNOWN_DEVIATIONS says: {', '.join(surprises)}")
+    return 1 if surprises else 0
 
 
 if __name__ == "__main__":

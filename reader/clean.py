@@ -6,6 +6,13 @@ controls, footers, notices, the assistant's greeting, photo credits, duplicates)
 chrome is data: the rules in ``rules/chrome.toml`` (see its header), so an editor can teach the
 service a new site's chrome without touching Python.
 
+The end of a page gets one more look (:func:`_mark_closing`): walking back from the last line,
+past chrome, the *closing block* is what follows the article's last paragraph. There, rules
+marked ``end`` apply too (references, a notice's signature), meta lines are no longer read (a
+source line under the article), and two shapes are chrome by position alone: a run of short
+headline-like lines (a related-article or product list) and a last line that ends in a colon
+(it introduces an image or a QR code the listener cannot see).
+
 Offsets are kept exact: control characters are replaced one for one by spaces, never removed,
 so ``Article.text`` has the input's length and every offset points into the input.
 """
@@ -49,6 +56,7 @@ class Rule:
     pattern: re.Pattern[str]
     max_chars: int | None = None  # only lines at most this long
     tail: bool = False  # the match must end the line; what precedes it is a caption
+    end: bool = False  # the rule applies only after the article's last paragraph
 
     def match(self, line: str) -> re.Match[str] | None:
         if self.max_chars is not None and len(line) > self.max_chars:
@@ -86,7 +94,8 @@ def _rule(entry: dict[str, object], origin: str) -> Rule:
     max_chars = entry.get("max_chars")
     if max_chars is not None and not isinstance(max_chars, int):
         raise ConfigError(f"{where}: max_chars must be a whole number")
-    return Rule(name, kind, pattern, max_chars, bool(entry.get("tail", False)))
+    return Rule(name, kind, pattern, max_chars, bool(entry.get("tail", False)),
+                bool(entry.get("end", False)))
 
 
 def load_rules(paths: Iterable[Path]) -> list[Rule]:
@@ -170,6 +179,8 @@ def _lines(text: str) -> Iterator[_Line]:
 
 def _apply_rules(line: _Line, rules: list[Rule]) -> None:
     for rule in rules:
+        if rule.end:
+            continue
         found = rule.match(line.text)
         if found is None:
             continue
@@ -248,6 +259,97 @@ def _is_headline(text: str) -> bool:
             and not _INNER_STOP.search(text))
 
 
+# ---------------------------------------------------------------- the closing block
+
+#: Kinds the closing block may hold and that stay as they are: chrome, and captions (a photo
+#: under the last paragraph). Meta lines there are chrome too, but change kind.
+_PASSED_KINDS = frozenset(Kind) - {Kind.TITLE, Kind.BODY, Kind.META}
+
+#: A related-article or product list is at least this many lines when nothing announces it ...
+LIST_MIN_LINES = 3
+
+#: ... of lines at most this long, like headlines ...
+LIST_ITEM_MAX_CHARS = 40
+
+#: ... that do not end as a sentence or a clause does, and hold no full stop.
+_CLAUSE_END = re.compile(r"[。；;，,、：:…]|(?<![A-Z])\.")
+
+#: A paragraph ends as a sentence (the line above a list must, or be chrome).
+_SENTENCE_END = re.compile(r"[。！？!?…][”’」』）)\]】》\"']*$")
+
+#: A last line ending in a colon introduces what the page shows below it.
+_LEAD_IN = re.compile(r"[：:]$")
+
+#: Lead-in lines are short; a long one is a paragraph that happens to end oddly.
+LEAD_IN_MAX_CHARS = 60
+
+
+def _mark_closing(lines: list[_Line], rules: list[Rule]) -> None:
+    """Mark what follows the article's last paragraph, walking back from the end."""
+    end_rules = [rule for rule in rules if rule.end]
+    first_body = next((i for i, line in enumerate(lines) if line.kind is Kind.BODY), len(lines))
+    index = len(lines)
+    while index > first_body + 1:  # the first body line is the article's, whatever it looks like
+        line = lines[index - 1]
+        if line.kind in _PASSED_KINDS:
+            index -= 1
+        elif line.kind is Kind.META:
+            line.kind, line.rule = Kind.FOOTER, "closing-meta"
+            index -= 1
+        elif _mark_end_rule(line, end_rules):
+            index -= 1
+        elif (count := _list_lines(lines, index, first_body + 1)) > 0:
+            for item in lines[index - count : index]:
+                item.kind, item.rule = Kind.FOOTER, "closing-list"
+            index -= count
+        elif _is_lead_in(line, lines[index:]):
+            line.kind, line.rule = Kind.FOOTER, "closing-lead-in"
+            index -= 1
+        else:
+            return
+
+
+def _mark_end_rule(line: _Line, end_rules: list[Rule]) -> bool:
+    if line.kind is not Kind.BODY:
+        return False
+    for rule in end_rules:
+        if rule.match(line.text):
+            line.kind, line.rule = rule.kind, rule.name
+            return True
+    return False
+
+
+def _list_lines(lines: list[_Line], end: int, floor: int) -> int:
+    """How many list items end at ``end`` (none start before ``floor``): a run of short
+    headline-like body lines under a chrome line (相关推荐) or, if at least
+    ``LIST_MIN_LINES`` long, under a sentence."""
+    start = end
+    while (start > floor and lines[start - 1].kind is Kind.BODY
+           and _is_list_item(lines[start - 1])):
+        start -= 1
+    count = end - start
+    if count == 0:
+        return 0
+    above = lines[start - 1]
+    if above.kind in _PASSED_KINDS - {Kind.CAPTION}:
+        return count
+    if (count >= LIST_MIN_LINES and above.kind is Kind.BODY
+            and _SENTENCE_END.search(above.text)):
+        return count
+    return 0
+
+
+def _is_list_item(line: _Line) -> bool:
+    return len(line.text) <= LIST_ITEM_MAX_CHARS and not _CLAUSE_END.search(line.text)
+
+
+def _is_lead_in(line: _Line, below: list[_Line]) -> bool:
+    """A short body line ending in a colon, with nothing read below it."""
+    return (line.kind is Kind.BODY and len(line.text) <= LEAD_IN_MAX_CHARS
+            and _LEAD_IN.search(line.text) is not None
+            and all(other.kind in _PASSED_KINDS for other in below))
+
+
 # ---------------------------------------------------------------- metadata
 
 
@@ -294,6 +396,7 @@ def clean_text(
     _mark_caption_repeats(lines)
     title = _mark_title(lines, title)
     published, source = _meta_fields(lines, rules)
+    _mark_closing(lines, rules)
     return _article(text, lines, title, published, source, origin)
 
 

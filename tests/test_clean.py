@@ -62,6 +62,38 @@ CHROME_LINES = [
     ("采写：南都见习记者 林子沛", Kind.CREDIT),
     ("图片来源：每经记者 张三 摄", Kind.CREDIT),
     ("▲广州日报全媒体图片记者黎旭阳、李妍摄", Kind.CREDIT),
+    # Chrome closing articles (issue 11), in the forms real pages use.
+    ("编辑 刘明 校对 李华", Kind.FOOTER),
+    ("（编辑：文静）", Kind.FOOTER),
+    ("编辑/倪家宁", Kind.FOOTER),
+    ("[责编：张倩]", Kind.FOOTER),
+    ("审核：", Kind.FOOTER),
+    ("监 制：高明勇", Kind.FOOTER),
+    ("编辑 周褶褶 ｜ 排版 魏蔚", Kind.FOOTER),
+    ("文/栗思", Kind.CREDIT),
+    ("作者 王之言 高孜然", Kind.CREDIT),
+    ("中青报·中青网记者 魏其濛 来源：中国青年报", Kind.CREDIT),
+    ("文中林影为化名", Kind.CREDIT),
+    ("感谢郭张隽、孙书傲为本文提供的帮助", Kind.CREDIT),
+    ("《光明日报》（2024年05月11日 09版）", Kind.FOOTER),
+    ("（完）", Kind.FOOTER),
+    ("（本文来源：经济日报 作者：徐占忱）", Kind.FOOTER),
+    ("本文来自澎湃新闻，更多原创资讯请下载“澎湃新闻”APP", Kind.FOOTER),
+    ("更多“投诉举报”的相关经验资讯请关注www.example.com", Kind.FOOTER),
+    ("打开APP阅读全文", Kind.FOOTER),
+    ("本作品为“科普中国-科学原理一点通”原创，转载时务请注明出处。", Kind.FOOTER),
+    ("关键字：", Kind.FOOTER),
+    ("点击进入专题", Kind.NAV),
+    ("进入【新浪财经股吧】讨论", Kind.NAV),
+    ("返回搜狐，查看更多", Kind.NAV),
+    ("下一篇：我市召开安全生产工作会议", Kind.NAV),
+    ("知道了", Kind.CONTROL),
+    ("展开全文", Kind.CONTROL),
+    ("打开APP", Kind.CONTROL),
+    ("分享让更多人看到", Kind.CONTROL),
+    ("×", Kind.CONTROL),
+    ("教程交流： xhd825", Kind.CONTROL),
+    ("微信号 zhangshangSD", Kind.CONTROL),
 ]
 
 
@@ -78,6 +110,16 @@ BODY_LINES = [
     "记者说他很好，身体已经完全康复，下周就能回到工作岗位，继续为大家服务。",
     "分享经验是一种美德，许多老师都愿意把自己的教学方法分享给年轻同事。",
     "版权保护越来越受到重视，今年全国共查处侵权盗版案件三千余起，涉案金额巨大。" * 5,
+    # Paragraphs that mention an editor, a source or an app (issue 11).
+    "记者：您认为这次改革的重点是什么？",
+    "主编张华说，这本书编辑了整整三年，校对了五遍，审核也很严格。",
+    "编辑部的同事们连夜赶稿，第二天一早报纸就送到了读者手中。",
+    "下载“渝快办”APP后，市民可以在线查询社保缴费记录，还能办理医保转移等业务。",
+    "打开“重庆市政府”APP，在首页点击“办事”，就能查看更多办事指南。",
+    "更多信息请关注市人力社保局官网。",
+    "本文来自一位读者的投稿，他在信中讲述了自己十年来照顾母亲的经历。" * 2,
+    "文化自信",
+    "（作者系中国人民大学教授）",
 ]
 
 
@@ -85,6 +127,110 @@ BODY_LINES = [
 def test_body_lines_that_look_like_chrome_stay_body(line: str) -> None:
     article = clean_text(f"标题在这里\n{line}", RULES)
     assert article.paragraphs[1].kind is Kind.BODY
+
+
+@pytest.mark.parametrize("line", BODY_LINES)
+def test_a_last_paragraph_that_looks_like_chrome_is_read(line: str) -> None:
+    article = clean_text(f"标题在这里\n{BODY}\n{line}", RULES)
+    assert article.paragraphs[-1].kind is Kind.BODY
+
+
+# ---------------------------------------------------------------- the closing block
+
+ENDINGS = Path(__file__).parent / "fixtures" / "endings"
+
+#: (fixture, start of the article's last paragraph): real endings (see endings/SOURCES.md);
+#: nothing after that paragraph is read.
+LAST_PARAGRAPHS = [
+    pytest.param("在建立协商机制的同时", id="163-1"),  # 文/  编辑/
+    pytest.param("许多人未曾料到的另一件事情是", id="1905-1"),  # edition line
+    pytest.param("北京商报讯（记者 岳品瑜", id="caijing-2"),  # (编辑：) 关键字： and a tag
+    pytest.param("这就需要我们平时刻意的去引导它", id="csdn-1"),  # a contact handle
+    pytest.param("征文：你的中秋有什么故事呢", id="douban-1"),  # a lead-in to a missing image
+    pytest.param("活动现场，科学家将斑马鱼样品", id="gmw-2"),  # edition line
+    pytest.param("红海危机产生的动荡", id="ifeng-1"),  # pseudonyms, thanks, author, editor
+    pytest.param("在当前这个非常时期", id="ifeng-2"),  # 总监制：  监 制：  审 读：
+    pytest.param("但是，这只是假设理想情况下", id="kepuchina-1"),  # reprint notice
+    pytest.param("孙守刚表示", id="people-1"),  # edition line, a share prompt
+    pytest.param("经本公司内部调整确认", id="sina-1"),  # the signing board and its date
+    pytest.param("据中间价计算", id="sina-2"),  # a forum link
+    pytest.param("中国将以高水平开放推进深层次改革", id="sohu-1"),  # （本文来源：… 作者：…）
+    pytest.param("在报告写作和发布过程中", id="theorychina-1"),  # references; 总编辑 above
+    pytest.param("以上就是关于疫情一刀切政策", id="tqxz-1"),  # 关注 in it; promotion below
+    pytest.param("在罗娟看来", id="youth-1"),  # byline and source
+]
+
+
+@pytest.mark.parametrize("last", LAST_PARAGRAPHS)
+def test_nothing_after_the_last_paragraph_is_read(request: pytest.FixtureRequest,
+                                                  last: str) -> None:
+    text = (ENDINGS / f"{request.node.callspec.id}.txt").read_text(encoding="utf-8")
+    article = clean_text(text, RULES)
+    read = article.readable()
+    assert read[-1].text.startswith(last)
+    assert read[-1].kind is Kind.BODY
+
+
+def closing(*lines: str) -> list[Kind]:
+    """Kinds of ``lines`` put after a title and a paragraph."""
+    article = clean_text("\n".join(["标题在这里", BODY, *lines]), RULES)
+    return [p.kind for p in article.paragraphs[2:]]
+
+
+def test_a_related_list_after_the_article_is_not_read() -> None:
+    items = ["多地楼市活跃度渐升", "高校生源竞争日益激烈", "普京向伊朗领导层传话"]
+    assert closing(*items) == [Kind.FOOTER] * 3
+    assert closing("相关新闻", items[0]) == [Kind.FOOTER, Kind.FOOTER]
+
+
+def test_two_short_lines_after_a_sentence_are_read() -> None:
+    assert closing("多地楼市活跃度渐升", "高校生源竞争日益激烈") == [Kind.BODY, Kind.BODY]
+
+
+def test_a_poem_closing_an_article_is_read() -> None:
+    poem = ["他即兴写下一首小诗：", "月光照进窗子", "洒在酒案上", "一杯美酒空对月"]
+    assert closing(*poem) == [Kind.BODY] * 4
+
+
+def test_references_are_chrome_only_after_the_article() -> None:
+    note = "[1] 《习近平在庆祝中国共产党成立100周年大会上的讲话》，新华社，2021年7月1日。"
+    assert closing(note, note.replace("[1]", "[2]")) == [Kind.FOOTER, Kind.FOOTER]
+    assert closing(note, BODY + "又一段。") == [Kind.BODY, Kind.BODY]
+
+
+def test_a_notice_signature_is_not_read() -> None:
+    assert closing("天津创业环保股份有限公司董事会", "2005年8月25日") == [Kind.FOOTER] * 2
+    assert closing("天津创业环保股份有限公司董事会", BODY + "又一段。")[0] is Kind.BODY
+
+
+def test_a_source_line_after_the_article_is_not_read_but_kept() -> None:
+    article = clean_text(f"标题在这里\n{BODY}\n来源：新华社", RULES)
+    assert article.paragraphs[-1].kind is Kind.FOOTER
+    assert article.source == "新华社"
+    assert clean_text(f"标题在这里\n来源：新华社\n{BODY}", RULES).paragraphs[1].kind is Kind.META
+
+
+def test_a_last_line_ending_in_a_colon_is_not_read() -> None:
+    assert closing("最后放一则我特别喜欢的小漫画：") == [Kind.FOOTER]
+    assert closing("请看下图：", BODY + "又一段。") == [Kind.BODY, Kind.BODY]
+
+
+def test_the_first_paragraph_is_read_whatever_it_looks_like() -> None:
+    article = clean_text("标题在这里\n详见附件：", RULES)
+    assert article.paragraphs[1].kind is Kind.BODY
+
+
+def test_end_rules_are_data(tmp_path: Path) -> None:
+    rules_file = tmp_path / "end.toml"
+    rules_file.write_text(
+        '[[rule]]\nname = "sign-off"\nkind = "footer"\nend = true\npattern = \'^谢谢收看$\'\n',
+        encoding="utf-8",
+    )
+    rules = load_rules([rules_file])
+    end = clean_text(f"标题在这里\n{BODY}\n谢谢收看", rules)
+    middle = clean_text(f"标题在这里\n谢谢收看\n{BODY}", rules)
+    assert (end.paragraphs[-1].kind, end.paragraphs[-1].rule) == (Kind.FOOTER, "sign-off")
+    assert middle.paragraphs[1].kind is Kind.BODY
 
 
 def test_photo_credit_at_the_end_of_a_caption_is_cut_off() -> None:
