@@ -265,6 +265,9 @@ def _is_headline(text: str) -> bool:
 #: under the last paragraph). Meta lines there are chrome too, but change kind.
 _PASSED_KINDS = frozenset(Kind) - {Kind.TITLE, Kind.BODY, Kind.META}
 
+#: Chrome: a line of one of these kinds announces a list below it (相关推荐).
+_CHROME_KINDS = _PASSED_KINDS - {Kind.CAPTION}
+
 #: A related-article or product list is at least this many lines when nothing announces it ...
 LIST_MIN_LINES = 3
 
@@ -302,7 +305,7 @@ def _mark_closing(lines: list[_Line], rules: list[Rule]) -> None:
             for item in lines[index - count : index]:
                 item.kind, item.rule = Kind.FOOTER, "closing-list"
             index -= count
-        elif _is_lead_in(line, lines[index:]):
+        elif _is_lead_in(line):
             line.kind, line.rule = Kind.FOOTER, "closing-lead-in"
             index -= 1
         else:
@@ -331,7 +334,7 @@ def _list_lines(lines: list[_Line], end: int, floor: int) -> int:
     if count == 0:
         return 0
     above = lines[start - 1]
-    if above.kind in _PASSED_KINDS - {Kind.CAPTION}:
+    if above.kind in _CHROME_KINDS:
         return count
     if (count >= LIST_MIN_LINES and above.kind is Kind.BODY
             and _SENTENCE_END.search(above.text)):
@@ -343,11 +346,10 @@ def _is_list_item(line: _Line) -> bool:
     return len(line.text) <= LIST_ITEM_MAX_CHARS and not _CLAUSE_END.search(line.text)
 
 
-def _is_lead_in(line: _Line, below: list[_Line]) -> bool:
-    """A short body line ending in a colon, with nothing read below it."""
+def _is_lead_in(line: _Line) -> bool:
+    """A short body line ending in a colon (the walk has found nothing read below it)."""
     return (line.kind is Kind.BODY and len(line.text) <= LEAD_IN_MAX_CHARS
-            and _LEAD_IN.search(line.text) is not None
-            and all(other.kind in _PASSED_KINDS for other in below))
+            and _LEAD_IN.search(line.text) is not None)
 
 
 # ---------------------------------------------------------------- metadata
