@@ -75,10 +75,12 @@ F = full, L = light; "text" says which language of text the rule runs on::
     amount-zeros      x  x  zh     36.00元, 1999.10元 -> 36元, 1999.1元
     range             x     zh     1-10月, 3~5天, 10%-20%, 2019-2025年, -5~3℃ -> 一至十月 ...
     range-light          x  zh     1-10月, 3~5天, 10%-20% -> 1至10月, 3至5天, 10%至20%
+    range-after-unit  x     zh     5公里-10公里 (from 5km-10km), 3天-5天 -> 5公里至10公里, 3天至5天
     range-after-date  x  x  zh     5日-7日, 九点整—下午五点整 -> 5日至7日, 九点整至下午五点整
     era               x     zh     2934ad, 1234b.c., 1823年3月bc -> 公元2934年, 公元前1234年 ...
     era-year          x     zh     公元前202年, 公元2934年 -> 公元前二〇二年, 公元二九三四年
     year-2digit       x     zh     05年, 86年8月18日 -> 〇五年, 八六年八月十八日 (50年: 五十年)
+    circle-zero       x  x  zh     二○二五 (○ U+25CB typed for 〇) -> 二〇二五; other ○ dropped
     approx            x  x  zh     ~5%, 误差~3mm -> 约5%, 误差约3mm (3~5 is a range, read above)
     percent           x     zh     35%, 5‰, -2% -> 百分之三十五, 千分之五, 负百分之二
     year              x     zh     2025年, 1600年, 2025届 -> 二〇二五年, 一六〇〇年, 二〇二五届 (but
@@ -94,7 +96,6 @@ F = full, L = light; "text" says which language of text the rule runs on::
                                    (but CO2排放 -> C O二排放: no 两 after a Latin letter)
     leftover-digits   x     zh     any digit still left -> digit by digit
     unit-per          x     zh     元/m², 元/吨, ¥5/kg -> 元每平方米, 元每吨, 五元每千克
-    circle-zero       x  x  zh     二○二五 (○ U+25CB typed for 〇) -> 二〇二五; other ○ dropped
     plus-minus        x  x  zh     ±5, ±0.5℃ -> 正负五, 正负零点五摄氏度
     plus, equals      x     zh     人工智能+, 1+1=2 -> 人工智能加, 一加一等于二
     acronym           x     zh     AI, CMG, GDP, CSI -> A I, C M G, G D P, C S I; capitals that
@@ -368,7 +369,16 @@ class Rule:
     replace: Replace  # match -> replacement text
     levels: frozenset[Level]  # the levels it runs at
     langs: frozenset[Lang]  # the text languages it runs on
+    # Characters one of which the text must hold for the rule to match at all ("" for any
+    # text): a rule that cannot match is not run, which keeps the many rules cheap.
+    needs: str = ""
 
+    def may_match(self, text: str) -> bool:
+        return not self.needs or any(char in text for char in self.needs)
+
+
+DIGITS = "0123456789"
+CAPITALS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 FULL: frozenset[Level] = frozenset({"full"})
 LIGHT: frozenset[Level] = frozenset({"light"})
@@ -479,7 +489,7 @@ CHARACTER_REFERENCE = r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-
 _SAFETY: list[Rule] = [
     # HTML character references left in scraped text: &nbsp; &amp; &#20013;. Decoded first, so a
     # decoded < or & is then handled by the rules below like any other.
-    Rule("entity", re.compile(CHARACTER_REFERENCE), _entity, BOTH, ANY),
+    Rule("entity", re.compile(CHARACTER_REFERENCE), _entity, BOTH, ANY, needs="&"),
     # Full-width digits and letters (２０２５, ＡＩ) and the symbols that take part in numbers and
     # markup; Chinese punctuation (，：（）) stays full-width, it is prosody.
     Rule("width", re.compile(
@@ -495,17 +505,17 @@ _SAFETY: list[Rule] = [
     Rule("space", re.compile(r"\s+"), _space, BOTH, ANY),
     # Markup: a tag starts with < and a letter (or </, <!, <?), so "3<5" is a comparison, not a tag.
     Rule("tag", re.compile(r"<!--.*?-->|<[!?/]?[A-Za-z][^<>]*>", re.DOTALL), _const(" "),
-         BOTH, ANY),
+         BOTH, ANY, needs="<"),
     # Arrows before comparisons, or "->" would become "- greater than". "<-" is left alone: a<-5
     # means a < -5.
-    Rule("arrow-zh", re.compile(r"-+>|=>|[→⇒]"), _const("到"), BOTH, ZH),
-    Rule("arrow-en", re.compile(r"-+>|=>|[→⇒]"), _const(" to "), BOTH, EN),
+    Rule("arrow-zh", re.compile(r"-+>|=>|[→⇒]"), _const("到"), BOTH, ZH, needs=">→⇒"),
+    Rule("arrow-en", re.compile(r"-+>|=>|[→⇒]"), _const(" to "), BOTH, EN, needs=">→⇒"),
     # Two-character operators first so <= is one word, not "小于=". With no digit or letter on
     # either side the sign is a separator (首页>要闻动态, >> 更多), read as a pause.
-    Rule("compare-zh", re.compile(r"<=|>=|<>|!=|[<>≤≥≠]"), _compare_zh, BOTH, ZH),
-    Rule("compare-en", re.compile(r"<=|>=|<>|!=|[<>≤≥≠]"), _compare_en, BOTH, EN),
-    Rule("ampersand-zh", re.compile(r"\s*&\s*"), _const("和"), BOTH, ZH),
-    Rule("ampersand-en", re.compile(r"\s*&\s*"), _const(" and "), BOTH, EN),
+    Rule("compare-zh", re.compile(r"<=|>=|<>|!=|[<>≤≥≠]"), _compare_zh, BOTH, ZH, needs="<>≤≥≠!"),
+    Rule("compare-en", re.compile(r"<=|>=|<>|!=|[<>≤≥≠]"), _compare_en, BOTH, EN, needs="<>≤≥≠!"),
+    Rule("ampersand-zh", re.compile(r"\s*&\s*"), _const("和"), BOTH, ZH, needs="&"),
+    Rule("ampersand-en", re.compile(r"\s*&\s*"), _const(" and "), BOTH, EN, needs="&"),
 ]
 
 # ===================================================================== e-mail and URLs
@@ -563,10 +573,10 @@ _URL = re.compile(
     r"(?:[?#][A-Za-z0-9._~%=+/-]*[A-Za-z0-9_~%=+/-])?")
 
 _ADDRESSES: list[Rule] = [
-    Rule("email-zh", _EMAIL, _email_zh, FULL, ZH),
-    Rule("email-en", _EMAIL, _email_en, FULL, EN),
-    Rule("url-zh", _URL, _url_zh, FULL, ZH),
-    Rule("url-en", _URL, _url_en, FULL, EN),
+    Rule("email-zh", _EMAIL, _email_zh, FULL, ZH, needs="@"),
+    Rule("email-en", _EMAIL, _email_en, FULL, EN, needs="@"),
+    Rule("url-zh", _URL, _url_zh, FULL, ZH, needs="."),
+    Rule("url-en", _URL, _url_en, FULL, EN, needs="."),
 ]
 
 # ===================================================================== letters with digits
@@ -575,10 +585,10 @@ _LETTERS: list[Rule] = [
     # A hyphen between a word and its number is not a minus: COVID-19, SARS-CoV-2, F-35 are said
     # COVID十九. Not after a unit glued to a number (5km-10km is a range).
     Rule("latin-hyphen", re.compile(r"(?<![0-9A-Za-z])(?P<w>[A-Za-z]+)-(?=[0-9])"),
-         lambda m: m.group("w"), FULL, ZH),
+         lambda m: m.group("w"), FULL, ZH, needs="-"),
     # Business models written letter-2-letter (O2O, B2B, P2P, C2M) are said "O to O".
     Rule("letter-pair", re.compile(r"(?<![A-Za-z0-9])(?P<a>[A-Z])2(?P<b>[A-Z])(?![A-Za-z0-9])"),
-         lambda m: f"{m.group('a')} to {m.group('b')}", BOTH, ZH),
+         lambda m: f"{m.group('a')} to {m.group('b')}", BOTH, ZH, needs="2"),
 ]
 
 # ===================================================================== phones, codes, documents
@@ -684,17 +694,17 @@ _PHONES: list[Rule] = [
     # Mainland mobiles: 11 digits from 13x-19x, written whole or 3-4-4; +86 in front is read.
     Rule("phone-mobile", re.compile(
         r"(?<![0-9])(?P<cc>\+86[-\s]?)?(?P<a>1[3-9][0-9])[-\s]?(?P<b>[0-9]{4})[-\s]?"
-        r"(?P<c>[0-9]{4})(?![0-9])"), _phone_mobile, BOTH, ZH),
+        r"(?P<c>[0-9]{4})(?![0-9])"), _phone_mobile, BOTH, ZH, needs=DIGITS),
     # 400 and 800 service numbers: 10 digits read 3-3-4.
     Rule("phone-service", re.compile(
         r"(?<![0-9])(?P<a>[48]00)[-\s]?(?P<b>[0-9]{3})[-\s]?(?P<c>[0-9]{4})(?![0-9])"),
-        _phone_service, BOTH, ZH),
+        _phone_service, BOTH, ZH, needs=DIGITS),
     # Landlines: an area code starting 0 (in brackets or followed by - or a space), 7-8 digits, an
     # optional extension. Without a separator the code rule reads it (same digits, no pause).
     Rule("phone-landline", re.compile(
         r"(?<![0-9])(?:[(（](?P<area1>0[0-9]{2,3})[)）]\s?|(?P<area2>0[0-9]{2,3})[-\s])"
         r"(?P<local>[1-9][0-9]{6,7})(?:(?:-|转|\s?ext\.?\s?)(?P<ext>[0-9]{1,6}))?(?![0-9])"),
-        _phone_landline, BOTH, ZH),
+        _phone_landline, BOTH, ZH, needs=DIGITS),
     # Hotlines and other digit strings (postcodes, stock codes, serial numbers) are read digit
     # by digit in context: after 热线/电话/拨打/邮编/代码/编号..., or before 热线/专线 (the
     # well-known service numbers also without it, see below). Not when a measure word follows:
@@ -704,7 +714,8 @@ _PHONES: list[Rule] = [
         r"|尾号|车次|房号|房间|学号|证号|批号|编码|序列号|验证码|密码|账户|门牌号|QQ号|QQ)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
         rf"(?P<num>[0-9]{{3,11}})(?![0-9]){_MEASURE_AHEAD}"
         r"|(?<![0-9.])(?<![0-9],)(?P<num2>[0-9]{3,6})(?=\s?(?:服务)?(?:热线|专线))"),
-        lambda m: _hotline(m) if m.group("num") else _phone(m.group("num2")), BOTH, ZH),
+        lambda m: _hotline(m) if m.group("num") else _phone(m.group("num2")), BOTH, ZH,
+        needs=DIGITS),
     # The service numbers of the table above, as whole numbers: not part of a longer number
     # (1,110, 3.110, 0.120), not glued to a Latin letter (G110 is a road, 120fps a rate), not a
     # count or amount (see the two word lists), not an end of a range (100-120, 110至120).
@@ -712,26 +723,26 @@ _PHONES: list[Rule] = [
         rf"(?<![0-9.A-Za-z¥￥$€£+−{_NOT_SERVICE_BEFORE}-])(?<![0-9][, ])(?<![-~〜—–]\s)"
         rf"(?:{_alternation(_SERVICE_NUMBERS)})(?![0-9A-Za-z]|[.,][0-9])"
         rf"(?!\s?(?:{_alternation(_NOT_SERVICE_NEXT)}|(?:{_UNIT_ALT})(?![A-Za-z])|[%‰‱℃°]"
-        r"|(?:——|[-~〜—–]|至|到)\s?[-−]?[0-9]))"), _code, BOTH, ZH),
+        r"|(?:——|[-~〜—–]|至|到)\s?[-−]?[0-9]))"), _code, BOTH, ZH, needs=DIGITS),
     # Generation words: 00后, 90后, 80、90后 are read digit by digit (零零后, 九零后), as people say
     # them. Not the minutes of a time (20:30后, 9点30后) and not 后面 (排在20后面).
     Rule("generation", re.compile(
         r"(?<![0-9.:：点时])[0-9]{2}(?=(?:、[0-9]{2})*后(?![面边头]))"),
-        lambda m: read_digits(m.group()), FULL, ZH),
+        lambda m: read_digits(m.group()), FULL, ZH, needs="后"),
     # Codes, not quantities: a digit run over 11 digits (ID numbers, order numbers) or a leading 0
     # with 3+ digits (007, 0023). Not the 0 of 0.5, not a part of 1,000, 100 000 or 3.014; not a
     # long number that counts (see _long_quantity), which the number rule reads.
     Rule("code", re.compile(
         r"(?<![0-9.])(?<![0-9][, ])(?:0[0-9]{2,}|[1-9][0-9]{11,})(?![0-9]|[.,][0-9])"),
-        _long_code, BOTH, ZH),
+        _long_code, BOTH, ZH, needs=DIGITS),
     # Rooms: 1802室, 302房间, 5号楼1203房 are said digit by digit (幺八零二室).
     Rule("room", re.compile(r"(?<![0-9.])[0-9]{3,5}(?=\s?(?:室|房间|房|号房)(?!子|屋|价|产|源))"),
-         _code, BOTH, ZH),
+         _code, BOTH, ZH, needs="室房"),
     # Train, flight, road and standard numbers: capitals glued to 3+ digits (G1234次, CA1234,
     # C919, G318国道, GB18030) are said digit by digit; fewer digits are a number (G20, F35).
     Rule("letter-code", re.compile(
         r"(?<![A-Za-z])(?P<p>[A-Z]{1,3})(?P<d>[0-9]{3,8})(?![0-9]|\.[0-9])"),
-        _letter_code, FULL, ZH),
+        _letter_code, FULL, ZH, needs=DIGITS),
 ]
 
 # Document numbers: issuer〔year〕N号, with 〔〕 (the official form) or the brackets people type.
@@ -939,23 +950,24 @@ _SCORE = re.compile(
     r"(?![0-9]|[.:：/-][0-9])")
 
 _DATES: list[Rule] = [
-    Rule("docnum", _DOCNUM, _docnum, FULL, ZH),
-    Rule("docnum-light", _DOCNUM, _docnum_light, LIGHT, ZH),
+    Rule("docnum", _DOCNUM, _docnum, FULL, ZH, needs="〔[【(（"),
+    Rule("docnum-light", _DOCNUM, _docnum_light, LIGHT, ZH, needs="〔[【(（"),
     # Numeric dates, year first, one separator used throughout (- / . or the middle dot of
     # 2019·2·10); month and day must be valid so 2025.15.40 stays a pair of numbers. A trailing
     # .digit means a version number, not a date.
     Rule("date-ymd", re.compile(
         r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
-        r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_ymd, FULL, ZH),
+        r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_ymd, FULL, ZH, needs="-/.·"),
     # A two-digit year first (12/2/2, 12.2.3 are 一二年二月二日). Not a version (版本12.2.3, iOS
     # 12.2.3, 第11.5.2条): no letter or 第 before, and see _VERSION_BEFORE.
     Rule("date-yymd", re.compile(
         r"(?<![0-9./·A-Za-z第])(?<![A-Za-z] )(?P<y>[0-9]{2})(?P<sep>[/.])(?P<m>0?[1-9]|1[0-2])"
-        r"(?P=sep)(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_yymd, FULL, ZH),
+        r"(?P=sep)(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_yymd, FULL, ZH,
+        needs="/."),
     # Day/month/year with slashes (10/02/2019), month first only when the day shows it (12/25/2019).
     Rule("date-dmy", re.compile(
         r"(?<![0-9./])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>(?:1[5-9]|20)[0-9]{2})"
-        r"(?![0-9]|/[0-9])"), _date_dmy, FULL, ZH),
+        r"(?![0-9]|/[0-9])"), _date_dmy, FULL, ZH, needs="/"),
     # Year and month after - or / (2025-09, 2019/3), and month/year (03/2019); not a range of
     # amounts (1000-10人). Not after "." unless it is a date by the strict rule below (1999.10元
     # is a price).
@@ -964,54 +976,55 @@ _DATES: list[Rule] = [
         rf"(?!{_AMOUNT_NEXT.pattern})"
         r"|(?<![0-9./])(?P<m2>0?[1-9]|1[0-2])/(?P<y2>(?:19|20)[0-9]{2})(?![0-9]|/[0-9])"),
         lambda m: _date(m.group("y") or m.group("y2"), m.group("m") or m.group("m2")),
-        FULL, ZH),
-    Rule("date-ym-dot", _DATE_YM_DOT, _date_ym, FULL, ZH),
-    Rule("date-ym-dot-light", _DATE_YM_DOT, _date_ym_light, LIGHT, ZH),
+        FULL, ZH, needs="-/"),
+    Rule("date-ym-dot", _DATE_YM_DOT, _date_ym, FULL, ZH, needs="."),
+    Rule("date-ym-dot-light", _DATE_YM_DOT, _date_ym_light, LIGHT, ZH, needs="."),
     # Month-day with a hyphen, zero-padded as news timestamps write it (08-08, 12-05 10:30); an
     # unpadded 10-12 is a range. Not before 年/月/日 or a measure word (01-03月 is a range).
     Rule("date-md", re.compile(
         r"(?<![0-9./:-])(?:(?P<m>0[1-9])-(?P<d>0[1-9]|[12][0-9]|3[01])|(?P<m1>1[0-2])-(?P<d1>0[1-9]))"
         rf"(?![0-9]|[-./][0-9])(?!\s?(?:[年月日号]|{_alternation(_MEASURES)}))"),
         lambda m: _date(None, m.group("m") or m.group("m1"), m.group("d") or m.group("d1")),
-        FULL, ZH),
+        FULL, ZH, needs="-"),
     # An event named by its month and day with a middle dot: 9·11, 7·20特大暴雨, 5·12汶川地震.
     Rule("event", re.compile(
         r"(?<![0-9.·•・])(?P<m>[1-9]|1[0-2])[·•・](?P<d>[1-9]|[12][0-9]|3[01])(?![0-9]|[·•・.][0-9])"),
-        _event, BOTH, ZH),
+        _event, BOTH, ZH, needs="·•・"),
     # am/pm after a clock time (3:04pm, 3点4分am) becomes 上午/下午 before it.
     Rule("meridiem", re.compile(
         r"(?P<t>(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
         r"|[0-9]{1,2}点(?:差?[0-9]{1,2}分)?(?:[0-9]{1,2}秒)?)\s?(?P<ap>[aApP]\.?[mM]\.?)(?![A-Za-z])"),
-        _meridiem, BOTH, ZH),
+        _meridiem, BOTH, ZH, needs="mM"),
     # Scores in a sentence about a match (中国队1-2不敌日本队, 17:16, 2/2): before the time,
     # ratio and range rules, which would read them as a time or a range.
-    Rule("score", _SCORE, _score, FULL, ZH),
-    Rule("score-light", _SCORE, _score_light, LIGHT, ZH),
+    Rule("score", _SCORE, _score, FULL, ZH, needs=DIGITS),
+    Rule("score-light", _SCORE, _score_light, LIGHT, ZH, needs=DIGITS),
     # Race times (成绩2:05:37, 1:45.23 in a sentence about a match) are lengths of time.
     Rule("race-time", re.compile(
         r"(?<![0-9:：.])(?:(?P<h>[0-9]{1,2})[:：])?(?P<m>[0-5]?[0-9])[:：](?P<s>[0-5][0-9])"
-        r"(?:\.(?P<f>[0-9]{1,3}))?(?![0-9]|[:：][0-9])"), _race_time, FULL, ZH),
-    Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH),
-    Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH),
+        r"(?:\.(?P<f>[0-9]{1,3}))?(?![0-9]|[:：][0-9])"), _race_time, FULL, ZH, needs=":："),
+    Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH, needs="/-"),
+    Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH, needs="/-"),
     # Scores and scales: after 比分, 比例, 以 (以3:2获胜) a colon pair is a ratio even when it looks
     # like a clock time (比分21:19). Runs before the time rule for that reason.
     Rule("ratio-context", re.compile(
         rf"(?P<ctx>比分|比例尺|比例|比值|比率|以)(?P<mid>\s?[为是]?\s?)(?P<a>{_NUM})\s?[:：∶]\s?"
-        rf"(?P<b>{_NUM})(?![0-9])"), _ratio, FULL, ZH),
+        rf"(?P<b>{_NUM})(?![0-9])"), _ratio, FULL, ZH, needs=":：∶"),
     # Clock times, alone or as a range (9:00-17:00).
     Rule("time", re.compile(
         rf"(?<![0-9:：.])(?P<t1>{_CLOCK})(?:\s?{_RANGE_SEP}\s?(?P<t2>{_CLOCK}))?"
-        r"(?![0-9]|[:：][0-9])"), _time, FULL, ZH),
+        r"(?![0-9]|[:：][0-9])"), _time, FULL, ZH, needs=":："),
     Rule("time-range-light", re.compile(
         rf"(?<![0-9:：.])(?P<t1>{_CLOCK})\s?(?:——|[-~〜—–])\s?(?P<t2>{_CLOCK})(?![0-9]|[:：][0-9])"),
-        lambda m: m.group("t1") + "至" + m.group("t2"), LIGHT, ZH),
+        lambda m: m.group("t1") + "至" + m.group("t2"), LIGHT, ZH, needs=":："),
     # Three or more dotted numbers are a version or an address (3.14.15, 192.168.1.1): each part
     # is a number and the dots are 点. Dates with dots were read above.
     Rule("dotted", re.compile(r"(?<![0-9.])[0-9]{1,6}(?:\.[0-9]{1,6}){2,}(?![0-9]|\.[0-9])"),
-         lambda m: "点".join(read_integer(int(p)) for p in m.group().split(".")), FULL, ZH),
+         lambda m: "点".join(read_integer(int(p)) for p in m.group().split(".")), FULL, ZH,
+         needs="."),
     # Any colon pair left is a ratio (3:2 is not a valid time); ∶ (U+2236) is always a ratio.
     Rule("ratio", re.compile(rf"(?<![0-9.:：])(?P<a>{_NUM})\s?[:：∶]\s?(?P<b>{_NUM})(?![0-9])"),
-         _ratio, FULL, ZH),
+         _ratio, FULL, ZH, needs=":：∶"),
 ]
 
 # ===================================================================== units and ranges
@@ -1148,12 +1161,12 @@ _RANGE = re.compile(
 
 _UNIT_RULES: list[Rule] = [
     # 万 written as w or W after digits (3w, 10w+, 月薪2W): before the unit rule reads W as watts.
-    Rule("wan", re.compile(r"(?<=[0-9])[wW](?![A-Za-z0-9])"), _wan, BOTH, ZH),
+    Rule("wan", re.compile(r"(?<=[0-9])[wW](?![A-Za-z0-9])"), _wan, BOTH, ZH, needs="wW"),
     # A Latin unit is a unit only right after a number (5km, 5 km, 1.5万km); a letter before the
     # number (iPhone 5s, H7N9) or after the unit (5min is not 5 m + in) means it is not.
     Rule("unit", re.compile(
         rf"(?<![A-Za-z0-9.])(?<![A-Za-z] )(?P<n>{_NUM}(?:万|亿)?)\s?(?P<u>{_UNIT_ALT})"
-        r"(?![A-Za-z0-9])"), _unit, FULL, ZH),
+        r"(?![A-Za-z0-9])"), _unit, FULL, ZH, needs=DIGITS),
     # Symbol units are units wherever they stand (气温℃), unlike the Latin letters.
     Rule("unit-symbol", re.compile(rf"°[CF]|[{_UNIT_SYMBOLS}]"), _unit_symbol, FULL, ZH),
     # Currency signs before the number are read after it (¥100 -> 一百元); an optional range and
@@ -1161,21 +1174,27 @@ _UNIT_RULES: list[Rule] = [
     Rule("money", re.compile(
         rf"(?P<cur>{_alternation(_CURRENCIES)})\s?(?P<a>{_NUM})"
         rf"(?:\s?{_RANGE_SEP}\s?(?:{_alternation(_CURRENCIES)})?(?P<b>{_NUM}))?"
-        r"(?P<mag>\s?(?:万亿|亿|万|千))?"), _money, FULL, ZH),
+        r"(?P<mag>\s?(?:万亿|亿|万|千))?"), _money, FULL, ZH, needs=DIGITS),
     # An amount before a currency word keeps no zeros after its point: 36.00元, 1999.10元.
     Rule("amount-zeros", re.compile(
         r"(?<![0-9.])(?P<n>[0-9][0-9,]*)(?P<f>\.[0-9]*?)0+(?![0-9])"
         rf"(?=\s?(?:万|亿)?\s?(?:{_alternation(_MONEY_WORDS)}))"),
         lambda m: m.group("n") + m.group("f").rstrip("."),
-        BOTH, ZH),
-    Rule("range", _RANGE, _range, FULL, ZH),
-    Rule("range-light", _RANGE, _range_light, LIGHT, ZH),
+        BOTH, ZH, needs="."),
+    Rule("range", _RANGE, _range, FULL, ZH, needs=DIGITS),
+    Rule("range-light", _RANGE, _range_light, LIGHT, ZH, needs=DIGITS),
+    # A range whose first end carries its unit (5km-10km, 3天-5天): after the unit rule, the
+    # hyphen between 公里 and 10 is 至, not a minus.
+    Rule("range-after-unit", re.compile(
+        rf"(?<=[0-9])(?P<u>{_alternation([*_MEASURES, *_UNITS.values()])})"
+        r"\s?(?:——|[-~〜—–])\s?(?=[0-9])"), lambda m: m.group("u") + "至", FULL, ZH,
+        needs="-~〜—–"),
     # A range whose first end is a date, year or time word: 5日-7日, 9月-10月, 2024年-2025年,
     # 上午九点整—下午五点整. Without it the hyphen would make the second number negative.
     Rule("range-after-date", re.compile(
         r"(?<=[年月日号整分秒])\s?(?:——|[-~〜—–])\s?"
         r"(?=[0-9〇零一二三四五六七八九十两]|上午|下午|中午|晚上|凌晨|早上)"),
-         _const("至"), BOTH, ZH),
+         _const("至"), BOTH, ZH, needs="-~〜—–"),
 ]
 
 # ===================================================================== numbers
@@ -1235,7 +1254,7 @@ def _number(m: re.Match[str]) -> str:
 
 def _circle_zero(m: re.Match[str]) -> str:
     string, start, end = m.string, m.start(), m.end()
-    numerals = "〇零一二三四五六七八九十○"
+    numerals = "〇零一二三四五六七八九十○0123456789"
     near = (start and string[start - 1] in numerals) or string[end:end + 1] in numerals
     return "〇" if near else ""
 
@@ -1251,79 +1270,83 @@ _NUMBER_RULES: list[Rule] = [
     # An era after a date (2934ad, 1234b.c., 1823年3月bc) is said before it: 公元, 公元前.
     Rule("era", re.compile(
         r"(?<![0-9.])(?P<date>[0-9]{1,4}(?:年(?:[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)?)?)\s?"
-        r"(?P<era>[aA]\.?[dD]\.?|[bB]\.?[cC]\.?)(?![A-Za-z])"), _era, FULL, ZH),
+        r"(?P<era>[aA]\.?[dD]\.?|[bB]\.?[cC]\.?)(?![A-Za-z])"), _era, FULL, ZH, needs="aAbB"),
     # After 公元, 公元前, 纪元 any number before 年 is a year, said digit by digit (公元前二〇二年).
     Rule("era-year", re.compile(
         r"(?P<era>(?:公元|纪元|西元)前?)\s?(?P<y>[0-9]{1,4})(?=\s?年)"),
-        lambda m: m.group("era") + read_year(m.group("y")), FULL, ZH),
+        lambda m: m.group("era") + read_year(m.group("y")), FULL, ZH, needs="元"),
     # A two-digit year: 05年, 00年 (a leading zero), or any two digits before 年 and a month
     # (86年8月18日 is 八六年). 50年 alone is fifty years.
     Rule("year-2digit", re.compile(
         r"(?<![0-9.])(?:0[0-9](?=\s?年)|[0-9]{2}(?=年[0-9]{1,2}月))"),
-        lambda m: read_year(m.group()), FULL, ZH),
+        lambda m: read_year(m.group()), FULL, ZH, needs="年"),
+    # ○ (white circle) typed for 〇 in 二○二五年 (or 2○25); anywhere else it is a bullet and
+    # goes, before the rules below look at what stands next to it.
+    Rule("circle-zero", re.compile(r"○"), _circle_zero, BOTH, ZH, needs="○"),
     # ~ before a number that ends no range is "about" (~5%, 误差~3mm).
     Rule("approx", re.compile(r"(?<![0-9%‰A-Za-z])[~〜]\s?(?=[-−]?(?:[¥￥$€£]\s?)?[0-9])"),
          _const("约"),
-         BOTH, ZH),
+         BOTH, ZH, needs="~〜"),
     # Percent, permille, per ten thousand: the sign is read first (百分之), so it has to move.
     # A minus in front is a sign only when no digit or letter comes before it.
     Rule("percent", re.compile(
         rf"(?:(?<![0-9A-Za-z.])(?P<neg>[-−]))?(?<![0-9.])(?P<n>{_NUM})\s?(?P<s>[%‰‱])"),
-        _percent, FULL, ZH),
+        _percent, FULL, ZH, needs="%‰‱"),
     # A 4-digit year before 年 (or a word that counts in years: 届, 级, 款, 赛季) is read digit by
     # digit. Only 1500-2099: 1000年 and 300年 are durations and are read as numbers.
     Rule("year", re.compile(
         r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})(?=\s?(?:年|届|级|款|版|赛季|财年|学年))"),
-        _year_or_span, FULL, ZH),
+        _year_or_span, FULL, ZH, needs=DIGITS),
     # A bare 19xx/20xx right before a Han word is a year (2025世界智能产业博览会), unless the word
     # is a measure word, unit or quantity word (5000家 is not a year, nor is 2000多).
     Rule("year-bare", re.compile(
         rf"(?<![0-9.])(?<![0-9],)(?P<y>(?:19|20)[0-9]{{2}})(?=[{_HAN}])"
-        rf"(?!{_alternation(_NOT_YEAR)})"), _year, FULL, ZH),
+        rf"(?!{_alternation(_NOT_YEAR)})"), _year, FULL, ZH, needs=DIGITS),
     # a/b between plain integers is a fraction (dates with / were read by the date rules).
     Rule("fraction", re.compile(
         r"(?:(?<![0-9A-Za-z.])(?P<neg>[-−]))?"
         r"(?<![0-9./])(?P<a>[0-9]{1,6})/(?P<b>[1-9][0-9]{0,5})(?![0-9]|/[0-9]|\.[0-9])"),
-        _fraction, FULL, ZH),
+        _fraction, FULL, ZH, needs="/"),
     # Minutes and seconds marks (3′45″, 东经106°30′): 分 and 秒; hundredths after seconds are
     # said digit by digit (9秒83, 9″83: 九秒八三).
     Rule("prime", re.compile(r"(?<=[0-9])[′″]"), lambda m: "分" if m.group() == "′" else "秒",
-         FULL, ZH),
+         FULL, ZH, needs="′″"),
     Rule("split-second", re.compile(r"(?<=[0-9]秒)[0-9]{1,2}(?![0-9]|\s?[分秒个])"),
-         lambda m: read_digits(m.group()), FULL, ZH),
+         lambda m: read_digits(m.group()), FULL, ZH, needs="秒"),
     # No.1, NO.3: a rank, said 第一, 第三.
-    Rule("rank", re.compile(r"(?<![A-Za-z])[Nn][Oo]\.\s?(?=[0-9])"), _const("第"), FULL, ZH),
+    Rule("rank", re.compile(r"(?<![A-Za-z])[Nn][Oo]\.\s?(?=[0-9])"), _const("第"), FULL, ZH,
+         needs="."),
     # × between numbers (3×4米, 1920×1080) is 乘; ÷ is 除以.
     Rule("times", re.compile(r"(?<=[0-9])\s?×\s?(?=[0-9])|÷"),
-         lambda m: "除以" if m.group() == "÷" else "乘", FULL, ZH),
+         lambda m: "除以" if m.group() == "÷" else "乘", FULL, ZH, needs="×÷"),
     # A minus before a fraction or percentage in words (-百分之1) is 负.
     Rule("minus-word", re.compile(r"(?<![0-9A-Za-z.])[-−](?=[0-9]*\s?[百千万]?分之)"),
-         _const("负"), FULL, ZH),
+         _const("负"), FULL, ZH, needs="分"),
     # Every other number: 1,000 or 100 000 grouping, decimals, a sign; 2 before a measure word
     # is 两 except after 第 (第二个); a minus before a temperature is 零下.
     Rule("number", re.compile(
         r"(?:(?<![0-9A-Za-z.])(?P<neg>[-−]))?(?<![0-9.])"
         r"(?P<n>[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,3}(?: [0-9]{3})+(?![0-9])|[0-9]+)"
-        r"(?P<f>\.[0-9]+)?"), _number, FULL, ZH),
+        r"(?P<f>\.[0-9]+)?"), _number, FULL, ZH, needs=DIGITS),
     # Anything still in digits (the 15 of 3.14.15) is read digit by digit, so no digit reaches
     # the offline voice.
-    Rule("leftover-digits", re.compile(r"[0-9]+"), lambda m: read_digits(m.group()), FULL, ZH),
+    Rule("leftover-digits", re.compile(r"[0-9]+"), lambda m: read_digits(m.group()), FULL, ZH,
+         needs=DIGITS),
     # "per" between a Chinese unit and another unit: 元/吨, 元/m², 人/天. After the number rules, so
     # the 元 written by the money rule (¥5/kg) is there too.
     Rule("unit-per", re.compile(
         rf"(?<=[元米克吨斤次人个件台度])/(?:(?P<u>{_UNIT_ALT})(?![A-Za-z0-9])"
-        r"|(?=[天月年人次小吨千公斤平立米件个台户亩度秒分周]))"), _unit_per, FULL, ZH),
-    # ○ (white circle) typed for 〇 in 二○二五年; anywhere else it is a bullet and goes.
-    Rule("circle-zero", re.compile(r"○"), _circle_zero, BOTH, ZH),
+        r"|(?=[天月年人次小吨千公斤平立米件个台户亩度秒分周]))"), _unit_per, FULL, ZH, needs="/"),
     # + after a word or between numbers is 加 (人工智能+, 1+1), = is 等于.
     Rule("plus-minus", re.compile(r"±|\+/-|\+-(?=[0-9零一二三四五六七八九十])"), _const("正负"),
-         BOTH, ZH),
-    Rule("plus", re.compile(r"\+"), _const("加"), FULL, ZH),
-    Rule("equals", re.compile(r"="), _const("等于"), FULL, ZH),
+         BOTH, ZH, needs="±"),
+    Rule("plus", re.compile(r"\+"), _const("加"), FULL, ZH, needs="+"),
+    Rule("equals", re.compile(r"="), _const("等于"), FULL, ZH, needs="="),
     # Capitals standing alone (no letter on either side) are spelled (A I, G D P, C S I) unless
     # they read as a word (GOOGLE, CHROME, ZIP; see _sayable). Words in lower or mixed case
     # (iPhone, Wi-Fi) are left to the voice.
-    Rule("acronym", re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])"), _spell, FULL, ZH),
+    Rule("acronym", re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])"), _spell, FULL, ZH,
+         needs=CAPITALS),
 ]
 
 
@@ -1366,5 +1389,6 @@ def normalize(text: str, level: Level = "full") -> str:
                 lang = language(text)
             if lang not in rule.langs:
                 continue
-        text = rule.pattern.sub(rule.replace, text)
+        if rule.may_match(text):
+            text = rule.pattern.sub(rule.replace, text)
     return _SPACES.sub(" ", _UNSAFE.sub(" ", text)).strip()
