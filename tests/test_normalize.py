@@ -639,6 +639,14 @@ def test_every_rule_fires_on_a_golden_row(level: Level, monkeypatch: pytest.Monk
     assert fired <= expected
 
 
+def test_needs_is_necessary() -> None:
+    """A rule's ``needs`` only skips texts it cannot match: checked on every golden input."""
+    for rule in RULES:
+        for text, _, _ in GOLDEN:
+            if rule.pattern.search(text):
+                assert rule.may_match(text), f"{rule.name} matches {text!r} without its needs"
+
+
 def test_a_dead_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The instrument above sees a rule that never changes anything as not fired."""
     fired = _fired_rules([("3.14", "full", "三点一四")], "full", monkeypatch)
@@ -676,6 +684,14 @@ CHINESE_ALPHABET = (
 chinese_text = st.text(alphabet=CHINESE_ALPHABET, max_size=40).map(lambda s: "中" + s)
 levels = st.sampled_from(LEVELS)
 quick = settings(max_examples=300, deadline=None, database=None)
+
+
+@quick
+@given(st.text(alphabet=CHINESE_ALPHABET + "·±×÷′″wWampbcdNo室元年秒后分~〜", max_size=40))
+def test_needs_is_necessary_on_any_text(text: str) -> None:
+    for rule in RULES:
+        if rule.pattern.search(text):
+            assert rule.may_match(text), rule.name
 
 
 @quick
