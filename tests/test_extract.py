@@ -2,14 +2,19 @@
 
 Fixtures in tests/fixtures/html are small pages written for these tests (made-up news in
 the layouts of real portals). Corpus tests read ../shared/corpus/html beside the repository
-and are skipped where it is missing.
+and are skipped where it is missing; the magic-html pages (../shared/corpus/magic) are read
+end to end, HTML to what is spoken, and judged by bench/magic.py, whose KNOWN_DEVIATIONS
+are strict expected failures here.
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -17,6 +22,7 @@ from hypothesis import strategies as st
 
 from reader.errors import EmptyInput, InputError, NoArticleFound, UndecodableInput
 from reader.extract import ExtractedPage, decode_html, decode_text, extract_html
+from reader.pipeline import TextPipeline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "html"
@@ -940,3 +946,41 @@ def test_corpus_body_has_no_chrome_at_its_ends(name: str) -> None:
     assert not any(chrome in page.paragraphs[-1] for chrome in CLOSING_CHROME)
     assert page.paragraphs[0] != page.title
     assert all(p and p == p.strip() for p in page.paragraphs)
+
+
+# --------------------------------------------------------------------------------------------
+# The magic-html pages, read end to end (bench/magic.py judges them; see its docstring)
+# --------------------------------------------------------------------------------------------
+
+
+def _load_bench(name: str) -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+MAGIC = _load_bench("magic")
+MAGIC_CORPUS: Path = MAGIC.DEFAULT_CORPUS
+MAGIC_PAGES = sorted(p.stem for p in (MAGIC_CORPUS / "expected").glob("*.json"))
+
+
+@pytest.mark.skipif(not MAGIC_PAGES, reason=f"the magic corpus is not at {MAGIC_CORPUS}")
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
+        if (reason := MAGIC.KNOWN_DEVIATIONS.get(name)) else name
+        for name in MAGIC_PAGES
+    ] or ["none"],
+)
+def test_magic_page_reads_right(pipeline: TextPipeline, name: str) -> None:
+    expected = MAGIC.load_expected(MAGIC_CORPUS / "expected" / f"{name}.json")
+    verdict = MAGIC.run_page(pipeline, MAGIC_CORPUS / "html" / f"{name}.html", expected)
+    assert not isinstance(verdict, str), verdict
+    assert (verdict.title, verdict.first, verdict.last, verdict.clean) == (True,) * 4, (
+        verdict.extraneous
+    )
