@@ -37,6 +37,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     phone-mobile      x  x  zh     13812345678 -> 幺三八 幺二三四 五六七八
     phone-service     x  x  zh     400-123-4567 -> 四零零 幺二三 四五六七
     phone-landline    x  x  zh     023-63851234, (023)63851234 -> 零二三 六三八五幺二三四
+    card              x  x  zh     6222 0212 3456 7890 -> 六二二二 零二幺二 三四五六 七八九零
     hotline           x  x  zh     热线12345, 拨打110, 邮编400015, 尾号1702 -> 热线幺二三四五 ...
     service-number    x  x  zh     110, 12306, 95598 ... as whole numbers anywhere -> 幺幺零 ...
                                    (not 10000: bare, it is 一万)
@@ -705,6 +706,10 @@ _PHONES: list[Rule] = [
         r"(?<![0-9])(?:[(（](?P<area1>0[0-9]{2,3})[)）]\s?|(?P<area2>0[0-9]{2,3})[-\s])"
         r"(?P<local>[1-9][0-9]{6,7})(?:(?:-|转|\s?ext\.?\s?)(?P<ext>[0-9]{1,6}))?(?![0-9])"),
         _phone_landline, BOTH, ZH, needs=DIGITS),
+    # Card and account numbers written in groups of four (6222 0212 3456 7890): digit by digit,
+    # a pause between groups.
+    Rule("card", re.compile(r"(?<![0-9.,])[0-9]{4}(?: [0-9]{4}){2,}(?: [0-9]{1,4})?(?![0-9])"),
+         lambda m: _phone(*m.group().split()), BOTH, ZH, needs=DIGITS),
     # Hotlines and other digit strings (postcodes, stock codes, serial numbers) are read digit
     # by digit in context: after 热线/电话/拨打/邮编/代码/编号..., or before 热线/专线 (the
     # well-known service numbers also without it, see below). Not when a measure word follows:
@@ -840,7 +845,9 @@ def _is_score(m: re.Match[str]) -> bool:
     if _LIANG_NEXT.match(string, end) or string[end:end + 1] in ("年", "月", "日", "号", "%"):
         return False
     if m.group("sep") in ":：":
-        return not (_CLOCK_BEFORE.search(string, max(0, start - 4), start)
+        # 19:30, 20:00 are kick-off times: a score rarely ends in 00, 15, 30 or 45 of a clock
+        on_the_clock = int(m.group("a")) <= 24 and m.group("b") in ("00", "15", "30", "45")
+        return not (on_the_clock or _CLOCK_BEFORE.search(string, max(0, start - 4), start)
                     or _CLOCK_AFTER.match(string, end))
     if m.group("sep") == "/":  # 2/2 is a score; 1/4决赛, 1/3的球员 are fractions
         return int(m.group("a")) >= int(m.group("b")) and not string.startswith("决赛", end)
