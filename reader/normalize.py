@@ -1134,7 +1134,8 @@ def _year(m: re.Match[str]) -> str:
 
 # A number of years, not a year: 历时1600年, 长达1000年, 近2000年来.
 _DURATION_BEFORE = re.compile(
-    r"(?:历时|长达|达|近|约|逾|超|超过|经过|历经|有|了|持续|延续|跨越|距今|相隔|阔别|将近|整整|足足|不到)\s?$")
+    r"(?:历时|长达|达|近|约|逾|超|超过|经过|历经|已有|拥有|用了|花了|持续|延续|跨越|距今|相隔|阔别|将近"
+    r"|整整|足足|不到)\s?$")
 # After a round number of years, these make it a span (1000年前, 2000年之久, 1500年的历史).
 _DURATION_AFTER = re.compile(r"\s?年(?:前|之久|的?历史)")
 
