@@ -38,7 +38,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     letter-pair       x  x  zh     O2O, B2B, P2P -> O to O, B to B, P to P
     phone-mobile      x  x  zh     13812345678 -> 幺三八 幺二三四 五六七八
     phone-service     x  x  zh     400-123-4567 -> 四零零 幺二三 四五六七
-    phone-landline    x  x  zh     023-63851234, (023)63851234 -> 零二三 六三八五幺二三四
+    phone-landline    x  x  zh     023-63851234, (023)63851234, 86-23-63851234 -> 零二三 六三八五...
     card              x  x  zh     6222 0212 3456 7890 -> 六二二二 零二幺二 三四五六 七八九零
     hotline           x  x  zh     热线12345, 拨打110, 邮编400015, 尾号1702 -> 热线幺二三四五 ...
     service-number    x  x  zh     110, 12306, 95598 ... as whole numbers anywhere -> 幺幺零 ...
@@ -527,7 +527,10 @@ def _phone_service(m: re.Match[str]) -> str:
 
 
 def _phone_landline(m: re.Match[str]) -> str:
-    text = _phone(m.group("area1") or m.group("area2"), m.group("local"))
+    country = m.group("cc")
+    prefix = ("加八六 " if country.startswith("+") else "八六 ") if country else ""
+    area = m.group("area1") or m.group("area2") or m.group("area3")
+    text = prefix + _phone(area, m.group("local"))
     return text + (" 转 " + _phone(m.group("ext")) if m.group("ext") else "")
 
 
@@ -617,10 +620,12 @@ _PHONES: list[Rule] = [
     Rule("phone-service", re.compile(
         r"(?<![0-9])(?P<a>[48]00)[-\s]?(?P<b>[0-9]{3})[-\s]?(?P<c>[0-9]{4})(?![0-9])"),
         _phone_service, BOTH, ZH, needs=DIGITS),
-    # Landlines: an area code starting 0 (in brackets or followed by - or a space), 7-8 digits, an
-    # optional extension. Without a separator the code rule reads it (same digits, no pause).
+    # Landlines: an area code starting 0 (in brackets or followed by - or a space), or 86 and the
+    # code without its 0 (86-21-31580000), 7-8 digits, an optional extension. Without a
+    # separator the code rule reads it (same digits, no pause).
     Rule("phone-landline", re.compile(
-        r"(?<![0-9])(?:[(（](?P<area1>0[0-9]{2,3})[)）]\s?|(?P<area2>0[0-9]{2,3})[-\s])"
+        r"(?<![0-9])(?:[(（](?P<area1>0[0-9]{2,3})[)）]\s?|(?P<area2>0[0-9]{2,3})[-\s]"
+        r"|(?P<cc>\+?86)[-\s](?P<area3>[1-9][0-9]{1,2})[-\s])"
         r"(?P<local>[1-9][0-9]{6,7})(?:(?:-|转|\s?ext\.?\s?)(?P<ext>[0-9]{1,6}))?(?![0-9])"),
         _phone_landline, BOTH, ZH, needs=DIGITS),
     # Card and account numbers written in groups of four (6222 0212 3456 7890): digit by digit,
