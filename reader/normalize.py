@@ -253,7 +253,9 @@ _UNITS: dict[str, str] = {
     "ml": "毫升", "mL": "毫升", "㎖": "毫升", "L": "升", "ℓ": "升",
     "TB": "太字节", "GB": "吉字节", "MB": "兆字节", "KB": "千字节", "kB": "千字节",
     "kWh": "千瓦时", "kW·h": "千瓦时", "㎾": "千瓦", "kW": "千瓦", "KW": "千瓦", "MW": "兆瓦",
-    "㎿": "兆瓦", "GW": "吉瓦", "W": "瓦", "kV": "千伏", "㎸": "千伏", "V": "伏",
+    "㎿": "兆瓦", "GW": "吉瓦", "W": "瓦",
+    "w": "瓦",  # only in words of power; elsewhere the wan rule has read it as 万 (3w元)
+    "kV": "千伏", "㎸": "千伏", "V": "伏",
     "mAh": "毫安时", "mA": "毫安",
     "GHz": "吉赫兹", "㎓": "吉赫兹", "MHz": "兆赫兹", "㎒": "兆赫兹", "kHz": "千赫兹",
     "㎑": "千赫兹", "Hz": "赫兹", "㎐": "赫兹",
@@ -887,11 +889,13 @@ _DATES: list[Rule] = [
     Rule("date-ymd", re.compile(
         r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
         r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_ymd, FULL, ZH, needs="-/.·"),
-    # A two-digit year first (12/2/2, 12.2.3 are 一二年二月二日). Not a version (版本12.2.3, iOS
-    # 12.2.3, 第11.5.2条): no letter or 第 before, and see _VERSION_BEFORE.
+    # A two-digit year first (12/2/2, 12.2.3 are 一二年二月二日). Not a version or a section
+    # (版本12.2.3, iOS 12.2.3, 第11.5.2条, 10.1.1节): no letter or 第 before, no measure word
+    # after, and see _VERSION_BEFORE.
     Rule("date-yymd", re.compile(
         r"(?<![0-9./·A-Za-z第])(?<![A-Za-z] )(?P<y>[0-9]{2})(?P<sep>[/.])(?P<m>0?[1-9]|1[0-2])"
-        r"(?P=sep)(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_yymd, FULL, ZH,
+        r"(?P=sep)(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"
+        rf"(?!{_AMOUNT_NEXT.pattern})"), _date_yymd, FULL, ZH,
         needs="/."),
     # Day/month/year with slashes (10/02/2019), month first only when the day shows it (12/25/2019).
     Rule("date-dmy", re.compile(
@@ -1075,13 +1079,18 @@ def _money(m: re.Match[str]) -> str:
 _WAN_BEFORE = re.compile(
     "薪|收入|工资|月入|年入|粉丝|阅读|播放|浏览|点赞|评论|转发|销量|存款|估值|预算")
 _WAN_AFTER = re.compile(r"\+|\s?(?:元|块|人|粉|次|字|阅读|播放|浏览|点赞|左右|以上|多)")
+# Words of power: with them a w or W after digits is watts (功率5w, 100W快充, 10w的灯).
+_WATT_NEAR = re.compile("功率|充电|快充|闪充|电源|灯|瓦|电机|电池")
 
 
 def _wan(m: re.Match[str]) -> str:
-    """w after digits is 万 (3w, 10w+); W is 万 only with words that count (see above)."""
-    string, end = _after(m)
+    """w after digits is 万 (3w, 10w+) unless power is spoken of; W is 万 only with words that
+    count (see above)."""
+    string, start, end = m.string, m.start(), m.end()
+    if _WATT_NEAR.search(string, max(0, start - 12), min(len(string), end + 4)):
+        return m.group()
     counted = (m.group() == "w" or _WAN_AFTER.match(string, end)
-               or _WAN_BEFORE.search(string, max(0, m.start() - 12), m.start()))
+               or _WAN_BEFORE.search(string, max(0, start - 12), start))
     return "万" if counted else m.group()
 
 
