@@ -1235,10 +1235,12 @@ _NUMBER_RULES: list[Rule] = [
     Rule("percent", re.compile(
         rf"(?:(?<![0-9A-Za-z.])(?P<neg>[-−]))?(?<![0-9.])(?P<n>{_NUM})\s?(?P<s>[%‰‱])"),
         _percent, FULL, ZH, needs="%‰‱"),
-    # A 4-digit year before 年 (or a word that counts in years: 届, 级, 款, 赛季) is read digit by
-    # digit. Only 1500-2099: 1000年 and 300年 are durations and are read as numbers.
+    # A 4-digit year (1000-2099) before 年 (or a word that counts in years: 届, 级, 款, 赛季), or
+    # in a list of years before it (2025、2026年), is read digit by digit, unless it counts years
+    # (历时1600年, 1000年前: see _year_or_span). 300年 is a duration and is read as a number.
     Rule("year", re.compile(
-        r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})(?=\s?(?:年|届|级|款|版|赛季|财年|学年))"),
+        r"(?<![0-9.])(?P<y>1[0-9]{3}|20[0-9]{2})"
+        r"(?=(?:[、和及与或]\s?(?:1[0-9]{3}|20[0-9]{2}))*\s?(?:年|届|级|款|版|赛季|财年|学年))"),
         _year_or_span, FULL, ZH, needs=DIGITS),
     # A bare 19xx/20xx right before a Han word is a year (2025世界智能产业博览会), unless the word
     # is a measure word, unit or quantity word (5000家 is not a year, nor is 2000多).

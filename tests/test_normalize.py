@@ -395,6 +395,8 @@ NEWSREADER: list[Row] = [
     ("作出了2030年碳达峰的承诺", "full", "作出了二〇三〇年碳达峰的承诺"),
     ("已有1300年历史", "full", "已有一千三百年历史"),
     ("2000年以来", "full", "二〇〇〇年以来"),
+    ("2025、2026年", "full", "二〇二五、二〇二六年"),
+    ("2019和2020年", "full", "二〇一九和二〇二〇年"),
     ("“9·11”事件", "full", "“九一一”事件"),
     ("7·20特大暴雨", "full", "七二〇特大暴雨"),
     ("7·20特大暴雨", "light", "七二〇特大暴雨"),
@@ -576,8 +578,6 @@ KNOWN_DEVIATIONS: list[Row] = [
     ("24/7服务", "full", "全天候服务"),
     # A figure number with a hyphen is read as a range (图一至二).
     ("见图1-2", "full", "见图一杠二"),
-    # A year in a list is read only when 年 follows it directly (两千零二十五、二〇二六年).
-    ("2025、2026年", "full", "二〇二五、二〇二六年"),
     # A list of numbers joined by ASCII commas is read as one grouped number.
     ("100,200,300个", "full", "一百,二百,三百个"),
     # "x<y and y>z" in English prose looks like a tag and is dropped.
