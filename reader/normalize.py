@@ -59,7 +59,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     date-md           x     zh     08-08, 12-05 10:30 -> 八月八日 ... (zero-padded; 10-12: range)
     event             x  x  zh     9·11, 7·20特大暴雨 -> 九一一, 七二〇特大暴雨
     meridiem          x  x  zh     3:04pm, 3点4分am -> 下午3:04, 上午3点4分 (then read as times)
-    equation          x     zh     5-3=2, 3*4=12 -> 5减3=2, 3乘4=12 (then read as numbers)
+    equation          x     zh     5-3=2 -> 5减3=2 (then read as numbers)
     score             x     zh     in a sentence about a match: 1-2, 17:16, 2/2 -> 一比二 ...
     score-light          x  zh     the same -> 1比2
     race-time         x     zh     成绩2:05:37, 1:45.23 (in a match) -> 两小时零五分三十七秒, ...
@@ -94,7 +94,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     prime             x     zh     3′45″ -> 3分45秒
     split-second      x     zh     9秒83 -> 9秒八三
     rank              x     zh     No.1 -> 第1
-    times             x     zh     3×4米, 3cm×4cm, 10÷2 -> 3乘4米, ..., 10除以2
+    times             x     zh     3×4米, 3cm×4cm, 7*24, 10÷2 -> 3乘4米, ..., 7乘24, 10除以2
     minus-word        x     zh     -百分之1 -> 负百分之1
     number            x     zh     5000, 1.2, 100,000, -5, 2个 -> 五千, 一点二, 十万, 负五, 两个
                                    (but CO2排放 -> C O二排放: no 两 after a Latin letter)
@@ -928,10 +928,10 @@ _DATES: list[Rule] = [
         r"(?P<t>(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
         r"|[0-9]{1,2}点(?:差?[0-9]{1,2}分)?(?:[0-9]{1,2}秒)?)\s?(?P<ap>[aApP]\.?[mM]\.?)(?![A-Za-z])"),
         _meridiem, BOTH, ZH, needs="mM"),
-    # In an equation (5-3=2, 3*4=12) a hyphen between numbers is 减 and * is 乘: before the
-    # range rules read 5-3 as a range.
-    Rule("equation", re.compile(r"(?<=[0-9)）])\s?(?P<op>[-−*])\s?(?=[0-9(（])(?=[^=，。；;]*=)"),
-         lambda m: "乘" if m.group("op") == "*" else "减", FULL, ZH, needs="="),
+    # In an equation (5-3=2) a hyphen between numbers is 减: before the range rules read 5-3 as
+    # a range.
+    Rule("equation", re.compile(r"(?<=[0-9)）])\s?[-−]\s?(?=[0-9(（])(?=[^=，。；;]*=)"),
+         _const("减"), FULL, ZH, needs="="),
     # Scores in a sentence about a match (中国队1-2不敌日本队, 17:16, 2/2): before the time,
     # ratio and range rules, which would read them as a time or a range.
     Rule("score", _SCORE, _score, FULL, ZH, needs=DIGITS),
@@ -1261,9 +1261,9 @@ _NUMBER_RULES: list[Rule] = [
     # No.1, NO.3: a rank, said 第一, 第三.
     Rule("rank", re.compile(r"(?<![A-Za-z])[Nn][Oo]\.\s?(?=[0-9])"), _const("第"), FULL, ZH,
          needs="."),
-    # × (3×4米, 3cm×4cm, 1920×1080) is 乘; ÷ is 除以.
-    Rule("times", re.compile(r"\s?[×÷]\s?"),
-         lambda m: "除以" if "÷" in m.group() else "乘", FULL, ZH, needs="×÷"),
+    # × (3×4米, 3cm×4cm, 1920×1080) and * between numbers (7*24小时) are 乘; ÷ is 除以.
+    Rule("times", re.compile(r"\s?[×÷]\s?|(?<=[0-9)）])\s?\*\s?(?=[0-9(（])"),
+         lambda m: "除以" if "÷" in m.group() else "乘", FULL, ZH, needs="×÷*"),
     # A minus before a fraction or percentage in words (-百分之1) is 负.
     Rule("minus-word", re.compile(r"(?<![0-9A-Za-z.])[-−](?=[0-9]*\s?[百千万]?分之)"),
          _const("负"), FULL, ZH, needs="分"),
