@@ -109,10 +109,13 @@ After the rules, ``<``, ``>``, ``&`` and control characters are replaced once mo
 should leave one), whitespace is collapsed to single spaces and the ends are trimmed.
 
 Known limits: a lone 9/5 is read as a fraction, not a date; 图1-2 is read as a range; a score
-needs a word of sport in the same span (队, 比赛, 战胜 ...; see ``_SPORT``); a bare
+needs a word of sport in the same span (球队, 比赛, 战胜 ...; see ``_SPORT``); a bare
 four-digit 19xx/20xx is a year only before a Han word that is not a measure word or unit (the word
-lists are heuristics). At ``light`` level, unit symbols ℃ ℉ ° and the squared units (㎡ ㎞ ...) are
-kept, because neural voices read them; at ``full`` level in Chinese text they are spelled out.
+lists are heuristics); capitals are read as a word when English could say them (``_sayable``), so
+an acronym that looks like a word (SMIC) is not spelled, and a three-letter word is spelled
+unless it is in ``_CAPITAL_WORDS``. At ``light`` level, unit symbols ℃ ℉ ° and the squared
+units (㎡ ㎞ ...) are kept, because neural voices read them; at ``full`` level in Chinese text
+they are spelled out.
 """
 
 from __future__ import annotations
