@@ -643,7 +643,8 @@ _PHONES: list[Rule] = [
     # 电话1000余次 is a count.
     Rule("hotline", re.compile(
         r"(?P<ctx>热线|电话|拨打|致电|专线|传真|呼叫|号码|邮编|邮政编码|代码|编号|账号|卡号|工号|单号"
-        r"|尾号|车次|房号|房间|学号|证号|批号|编码|序列号|验证码|密码|账户|门牌号|QQ号|QQ)(?P<mid>[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
+        r"|尾号|车次|房号|房间|学号|证号|批号|编码|序列号|验证码|密码|账户|门牌号|QQ)"
+        r"(?P<mid>号?[:：\s]{0,2}(?:为|是)?[:：\s]{0,2})"
         rf"(?P<num>[0-9]{{3,11}})(?![0-9]){_MEASURE_AHEAD}"
         r"|(?<![0-9.])(?<![0-9],)(?P<num2>[0-9]{3,6})(?=\s?(?:服务)?(?:热线|专线))"),
         lambda m: _hotline(m) if m.group("num") else _phone(m.group("num2")), BOTH, ZH,
@@ -673,7 +674,7 @@ _PHONES: list[Rule] = [
     # Train, flight, road and standard numbers: capitals glued to 3+ digits (G1234次, CA1234,
     # C919, G318国道, GB18030) are said digit by digit; fewer digits are a number (G20, F35).
     Rule("letter-code", re.compile(
-        r"(?<![A-Za-z])(?P<p>[A-Z]{1,3})(?P<d>[0-9]{3,8})(?![0-9]|\.[0-9])"),
+        r"(?<![A-Za-z])(?P<p>[A-Z]{1,3})(?P<d>[0-9]{3,})(?![0-9]|\.[0-9])"),
         _letter_code, FULL, ZH, needs=DIGITS),
 ]
 
