@@ -930,7 +930,8 @@ _DATES: list[Rule] = [
     # am/pm after a clock time (3:04pm, 3点4分am) becomes 上午/下午 before it.
     Rule("meridiem", re.compile(
         r"(?P<t>(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
-        r"|[0-9]{1,2}点(?:差?[0-9]{1,2}分)?(?:[0-9]{1,2}秒)?)\s?(?P<ap>[aApP]\.?[mM]\.?)(?![A-Za-z])"),
+        r"|[0-9]{1,2}点(?:差?[0-9]{1,2}分)?(?:[0-9]{1,2}秒)?)\s?(?P<ap>[aApP]\.?[mM]\.?)"
+        r"(?![A-Za-z0-9])"),
         _meridiem, BOTH, ZH, needs="mM"),
     # In an equation (5-3=2) a hyphen between numbers is 减: before the range rules read 5-3 as
     # a range.
