@@ -871,6 +871,9 @@ _YEAR_RANGE = re.compile(
 # A clock time: hour 0-24, two-digit minutes, optional seconds. 3:2 (one-digit minutes) is not one.
 _CLOCK = r"(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
 
+# Middle dots between a month and a day (9·11): the Chinese one, a bullet, the katakana one and
+# the hyphenation point Taiwanese pages use.
+_DOTS = "·•・‧"
 # After a year.month, these make it an amount (2019.5万元, 1999.10元), not a date.
 _AMOUNT_NEXT = re.compile(
     rf"\s?(?:{_alternation(_MEASURES)}|以上|以下|以内|多|余|美元|欧元|英镑|日元|港元|人民币|[%‰A-Za-z])")
@@ -925,8 +928,8 @@ _DATES: list[Rule] = [
         FULL, ZH, needs="-"),
     # An event named by its month and day with a middle dot: 9·11, 7·20特大暴雨, 5·12汶川地震.
     Rule("event", re.compile(
-        r"(?<![0-9.·•・])(?P<m>[1-9]|1[0-2])[·•・](?P<d>[1-9]|[12][0-9]|3[01])(?![0-9]|[·•・.][0-9])"),
-        _event, BOTH, ZH, needs="·•・"),
+        rf"(?<![0-9.{_DOTS}])(?P<m>[1-9]|1[0-2])[{_DOTS}](?P<d>[1-9]|[12][0-9]|3[01])"
+        rf"(?![0-9]|[{_DOTS}.][0-9])"), _event, BOTH, ZH, needs=_DOTS),
     # am/pm after a clock time (3:04pm, 3点4分am) becomes 上午/下午 before it.
     Rule("meridiem", re.compile(
         r"(?P<t>(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
