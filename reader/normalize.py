@@ -95,6 +95,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     split-second      x     zh     9秒83 -> 9秒八三
     rank              x     zh     No.1 -> 第1
     times             x     zh     3×4米, 3cm×4cm, 7*24, 10÷2 -> 3乘4米, ..., 7乘24, 10除以2
+    vulgar-fraction   x     zh     ½, 1½ -> 二分之一, 1又二分之一
     minus-word        x     zh     -百分之1 -> 负百分之1
     number            x     zh     5000, 1.2, 100,000, -5, 2个 -> 五千, 一点二, 十万, 负五, 两个
                                    (but CO2排放 -> C O二排放: no 两 after a Latin letter)
@@ -1178,6 +1179,17 @@ def _era(m: re.Match[str]) -> str:
     return era + date + ("" if "年" in date else "年")
 
 
+# Fractions written as one character: ½ is 二分之一 (a whole number before it: 1½ is 一又二分之一).
+_VULGAR = {"½": "二分之一", "⅓": "三分之一", "⅔": "三分之二", "¼": "四分之一", "¾": "四分之三",
+           "⅕": "五分之一", "⅖": "五分之二", "⅗": "五分之三", "⅘": "五分之四", "⅙": "六分之一",
+           "⅚": "六分之五", "⅛": "八分之一", "⅜": "八分之三", "⅝": "八分之五", "⅞": "八分之七"}
+
+
+def _vulgar(m: re.Match[str]) -> str:
+    whole = m.group("n")
+    return (whole + "又" if whole else "") + _VULGAR[m.group("f")]
+
+
 def _fraction(m: re.Match[str]) -> str:
     sign = "负" if m.group("neg") else ""
     return sign + read_integer(int(m.group("b"))) + "分之" + read_integer(int(m.group("a")))
@@ -1272,6 +1284,8 @@ _NUMBER_RULES: list[Rule] = [
     # × (3×4米, 3cm×4cm, 1920×1080) and * between numbers (7*24小时) are 乘; ÷ is 除以.
     Rule("times", re.compile(r"\s?[×÷]\s?|(?<=[0-9)）])\s?\*\s?(?=[0-9(（])"),
          lambda m: "除以" if "÷" in m.group() else "乘", FULL, ZH, needs="×÷*"),
+    Rule("vulgar-fraction", re.compile(rf"(?P<n>[0-9]+)?(?P<f>[{''.join(_VULGAR)}])"), _vulgar,
+         FULL, ZH, needs="".join(_VULGAR)),
     # A minus before a fraction or percentage in words (-百分之1) is 负.
     Rule("minus-word", re.compile(r"(?<![0-9A-Za-z.])[-−](?=[0-9]*\s?[百千万]?分之)"),
          _const("负"), FULL, ZH, needs="分"),
