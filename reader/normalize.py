@@ -253,6 +253,7 @@ _UNITS: dict[str, str] = {
     "km": "公里", "㎞": "公里", "cm": "厘米", "㎝": "厘米", "mm": "毫米", "㎜": "毫米",
     "nm": "纳米", "㎚": "纳米", "μm": "微米", "µm": "微米", "㎛": "微米", "m": "米",
     "kg": "千克", "Kg": "千克", "KG": "千克", "㎏": "千克", "mg": "毫克", "㎎": "毫克",
+    "μg": "微克", "µg": "微克", "㎍": "微克",
     "g": "克", "t": "吨",
     "ml": "毫升", "mL": "毫升", "㎖": "毫升", "L": "升", "ℓ": "升",
     "TB": "太字节", "GB": "吉字节", "MB": "兆字节", "KB": "千字节", "kB": "千字节",
@@ -1299,11 +1300,14 @@ _NUMBER_RULES: list[Rule] = [
     # the offline voice.
     Rule("leftover-digits", re.compile(r"[0-9]+"), lambda m: read_digits(m.group()), FULL, ZH,
          needs=DIGITS),
-    # "per" between a Chinese unit and another unit: 元/吨, 元/m², 人/天. After the number rules, so
-    # the 元 written by the money rule (¥5/kg) is there too.
+    # "per" between a Chinese unit and another unit: 元/吨, 元/m², 人/天, 10MB/s, 5.6L/100km.
+    # After the number and unit rules, so the 元 written by the money rule (¥5/kg) and the 字节,
+    # 升, 公里 of the unit rule are there too.
     Rule("unit-per", re.compile(
-        rf"(?<=[元米克吨斤次人个件台度])/(?:(?P<u>{_UNIT_ALT})(?![A-Za-z0-9])"
-        r"|(?=[天月年人次小吨千公斤平立米件个台户亩度秒分周]))"), _unit_per, FULL, ZH, needs="/"),
+        rf"(?:(?<=[元米克吨斤次人个件台度升瓦伏秒])|(?<=字节|小时|公里))/"
+        rf"(?:(?P<u>{_UNIT_ALT})(?![A-Za-z0-9])"
+        r"|(?=[天月年人次小吨千公斤平立米件个台户亩度秒分周一二三四五六七八九十百]))"), _unit_per,
+        FULL, ZH, needs="/"),
     # + after a word or between numbers is 加 (人工智能+, 1+1), = is 等于.
     Rule("plus-minus", re.compile(r"±|\+/-|\+-(?=[0-9零一二三四五六七八九十])"), _const("正负"),
          BOTH, ZH, needs="±"),
