@@ -51,6 +51,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     docnum            x     zh     渝府发〔2025〕12号 -> 渝府发二〇二五年十二号
     docnum-light         x  zh     渝府发〔2025〕12号 -> 渝府发2025年12号
     date-ymd          x     zh     2025-09-05, 2025/9/5, 2025.09.05, 2019·2·10 -> 二〇二五年九月五日
+    date-ymd-light       x  zh     2025.09.05, 2019·2·10 -> 2025年9月5日, 2019年2月10日
     date-yymd         x     zh     12/2/2, 12.2.3 -> 一二年二月二日 (not after 版本, v, 第)
     date-dmy          x     zh     10/02/2019 -> 二〇一九年二月十日 (12/25/2019: month first)
     date-ym           x     zh     2025-09, 2019/3, 03/2019 -> 二〇二五年九月 ...
@@ -711,6 +712,12 @@ def _date_yymd(m: re.Match[str]) -> str:
     return _date_ymd(m)
 
 
+def _date_ymd_light(m: re.Match[str]) -> str:
+    if m.group("sep") in "-/":  # read well as written
+        return m.group()
+    return _date(m.group("y"), m.group("m"), m.group("d"), light=True)
+
+
 def _date_ym(m: re.Match[str]) -> str:
     return _date(m.group("y"), m.group("m"))
 
@@ -884,6 +891,9 @@ _AMOUNT_NEXT = re.compile(
 _DATE_YM_DOT = re.compile(
     r"(?<![0-9.¥￥$€£])(?P<y>19[5-9][0-9]|20[0-9]{2})\.(?P<m>0[1-9]|1[0-2]|[1-9])"
     rf"(?![0-9]|\.[0-9])(?!{_AMOUNT_NEXT.pattern})")
+_DATE_YMD = re.compile(
+    r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
+    r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])")
 # A pair of small numbers that may be a score: 1-2, 17:16, 2/2 (see _is_score).
 _SCORE = re.compile(
     r"(?<![0-9.:：/-])(?P<a>[0-9]{1,3})\s?(?P<sep>[-:：/])\s?(?P<b>[0-9]{1,3})"
@@ -895,9 +905,9 @@ _DATES: list[Rule] = [
     # Numeric dates, year first, one separator used throughout (- / . or the middle dot of
     # 2019·2·10); month and day must be valid so 2025.15.40 stays a pair of numbers. A trailing
     # .digit means a version number, not a date.
-    Rule("date-ymd", re.compile(
-        r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
-        r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"), _date_ymd, FULL, ZH, needs="-/.·"),
+    Rule("date-ymd", _DATE_YMD, _date_ymd, FULL, ZH, needs="-/.·"),
+    # A neural voice reads 2025-09-05 and 2025/9/5 well, but not the dotted forms.
+    Rule("date-ymd-light", _DATE_YMD, _date_ymd_light, LIGHT, ZH, needs="-/.·"),
     # A two-digit year first (12/2/2, 12.2.3 are 一二年二月二日). Not a version or a section
     # (版本12.2.3, iOS 12.2.3, 第11.5.2条, 10.1.1节): no letter or 第 before, no measure word
     # after, and see _VERSION_BEFORE.
