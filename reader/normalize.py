@@ -58,6 +58,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     date-ym-dot       x     zh     2019.03至2021.06 -> 二〇一九年三月至二〇二一年六月 (not 2019.5万)
     date-ym-dot-light    x  zh     2019.03 -> 2019年3月
     date-md           x     zh     08-08, 12-05 10:30 -> 八月八日 ... (zero-padded; 10-12: range)
+    date-md-light        x  zh     08-08 -> 8月8日
     event             x  x  zh     9·11, 7·20特大暴雨 -> 九一一, 七二〇特大暴雨
     meridiem          x  x  zh     3:04pm, 3点4分am -> 下午3:04, 上午3点4分 (then read as times)
     equation          x     zh     5-3=2 -> 5减3=2 (then read as numbers)
@@ -736,7 +737,11 @@ def _date_dmy(m: re.Match[str]) -> str:
 
 
 def _date_md(m: re.Match[str]) -> str:
-    return _date(None, m.group("m"), m.group("d"))
+    return _date(None, m.group("m") or m.group("m1"), m.group("d") or m.group("d1"))
+
+
+def _date_md_light(m: re.Match[str]) -> str:
+    return _date(None, m.group("m") or m.group("m1"), m.group("d") or m.group("d1"), light=True)
 
 
 def _event(m: re.Match[str]) -> str:
@@ -894,6 +899,10 @@ _DATE_YM_DOT = re.compile(
 _DATE_YMD = re.compile(
     r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
     r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])")
+# Month-day with a hyphen, zero-padded (see the date-md rule).
+_DATE_MD = re.compile(
+    r"(?<![0-9./:-])(?:(?P<m>0[1-9])-(?P<d>0[1-9]|[12][0-9]|3[01])|(?P<m1>1[0-2])-(?P<d1>0[1-9]))"
+    rf"(?![0-9]|[-./][0-9])(?!\s?(?:[年月日号]|{_alternation(_MEASURES)}))")
 # A pair of small numbers that may be a score: 1-2, 17:16, 2/2 (see _is_score).
 _SCORE = re.compile(
     r"(?<![0-9.:：/-])(?P<a>[0-9]{1,3})\s?(?P<sep>[-:：/])\s?(?P<b>[0-9]{1,3})"
@@ -933,11 +942,8 @@ _DATES: list[Rule] = [
     Rule("date-ym-dot-light", _DATE_YM_DOT, _date_ym_light, LIGHT, ZH, needs="."),
     # Month-day with a hyphen, zero-padded as news timestamps write it (08-08, 12-05 10:30); an
     # unpadded 10-12 is a range. Not before 年/月/日 or a measure word (01-03月 is a range).
-    Rule("date-md", re.compile(
-        r"(?<![0-9./:-])(?:(?P<m>0[1-9])-(?P<d>0[1-9]|[12][0-9]|3[01])|(?P<m1>1[0-2])-(?P<d1>0[1-9]))"
-        rf"(?![0-9]|[-./][0-9])(?!\s?(?:[年月日号]|{_alternation(_MEASURES)}))"),
-        lambda m: _date(None, m.group("m") or m.group("m1"), m.group("d") or m.group("d1")),
-        FULL, ZH, needs="-"),
+    Rule("date-md", _DATE_MD, _date_md, FULL, ZH, needs="-"),
+    Rule("date-md-light", _DATE_MD, _date_md_light, LIGHT, ZH, needs="-"),
     # An event named by its month and day with a middle dot: 9·11, 7·20特大暴雨, 5·12汶川地震.
     Rule("event", re.compile(
         rf"(?<![0-9.{_DOTS}])(?P<m>[1-9]|1[0-2])[{_DOTS}](?P<d>[1-9]|[12][0-9]|3[01])"
