@@ -774,6 +774,9 @@ _SPORT = re.compile(
     "比赛|赛季|联赛|决赛|赛中|半场|全场|加时|点球|进球|射门|主场|客场|对阵|迎战|交手|球队|主队|"
     "客队|国家队|男足|女足|男篮|女篮|男排|女排|冠军|世界杯|亚洲杯|奥运|锦标赛|首局|次局|决胜局|"
     "战成|[0-9一二三四五六七八九第]局|[0-9一二三四五六七八九第]盘|[甲乙]级|中超|英超|西甲|意甲|德甲|NBA|CBA")
+# After a number pair these make it a range or a date, even in a sentence about a match
+# (奥运期间气温20-25℃, 比赛1-3日).
+_NOT_SCORE_NEXT = re.compile(rf"\s?(?:(?:{_UNIT_ALT})(?![A-Za-z])|[%‰‱℃°年月日号])")
 # Before a colon pair, these make it a clock time even in a sentence about a match (于19:30开赛).
 _CLOCK_BEFORE = re.compile(r"(?:于|在|时间|时|晚|早|午|凌晨|今天|明天|昨天|日|号|从|截至|定于)\s?$")
 _CLOCK_AFTER = re.compile(r"\s?(?:开始|开赛|开球|开打|举行|进行|起|前|后|许|左右|至|到|[-~〜—–])")
@@ -784,7 +787,7 @@ def _is_score(m: re.Match[str]) -> bool:
     string, start, end = m.string, m.start(), m.end()
     if not _SPORT.search(string) or _before(m) == "第":
         return False
-    if _LIANG_NEXT.match(string, end) or string[end:end + 1] in ("年", "月", "日", "号", "%"):
+    if _LIANG_NEXT.match(string, end) or _NOT_SCORE_NEXT.match(string, end):
         return False
     if m.group("sep") in ":：":
         # 19:30, 20:00 are kick-off times: a score rarely ends in 00, 15, 30 or 45 of a clock
