@@ -618,6 +618,20 @@ def test_rule_names_are_unique_and_documented() -> None:
         assert stem in doc, f"rule {name} is missing from the module docstring table"
 
 
+def test_docstring_table_is_in_run_order() -> None:
+    """The module docstring's table lists the rules in the order they run."""
+    doc = normalize_module.__doc__ or ""
+    rows = re.findall(r"^    ([a-z][a-z0-9-]*(?:/-[a-z]+)?(?:, [a-z]+)?)\s{2,}", doc, re.M)[1:]
+    documented = [part.split("/")[0].removesuffix("-zh")
+                  for row in rows for part in row.split(", ")]
+    running: list[str] = []
+    for rule in RULES:
+        stem = rule.name.removesuffix("-zh").removesuffix("-en")
+        if not running or running[-1] != stem:
+            running.append(stem)
+    assert documented == running
+
+
 def test_rule_levels_and_languages_are_known() -> None:
     for rule in RULES:
         assert rule.levels and rule.levels <= {"full", "light"}, rule.name
