@@ -357,3 +357,34 @@ def test_a_stream_broken_under_a_listener_stays_cut_when_the_retry_differs(
             assert (again.engine, again.cached, again.audio.data) == ("edge", False, first_take)
 
     run(test)
+
+
+class EagerNoted(EspeakEngine):
+    """espeak, noting whether each stream was asked for eagerly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[bool] = []
+
+    async def stream(self, text: str, voice: Voice, prosody: Prosody, *,
+                     eager: bool = True) -> AsyncIterator[Any]:
+        self.asked.append(eager)
+        async for item in super().stream(text, voice, prosody, eager=eager):
+            yield item
+
+
+def test_a_listener_streams_eagerly_and_a_clip_made_ahead_does_not(
+        pipeline: TextPipeline, tmp_path: Path) -> None:
+    engine = EagerNoted()
+
+    async def test() -> None:
+        speaker = Speaker(pipeline, [engine], DiskCache(tmp_path), VOICES)
+        try:
+            await speaker.speak(segment(pipeline, "批量生成的句子。"))  # a batch, an export
+            await speaker.speak(segment(pipeline, "预热的句子。"), eager=True)  # a warm start
+            await speaker.stream(segment(pipeline, "听众点击的句子。")).result()
+        finally:
+            await speaker.aclose()
+
+    run(test)
+    assert engine.asked == [False, True, True]
