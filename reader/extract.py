@@ -624,7 +624,8 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
 #: share bars, search boxes (their rotating "hot search" suggestions) and story streams
 #: (Yahoo's "stream" of teasers under a short article, each with its summary).
 _CHROME_BLOCK = re.compile(
-    r"comment(?!ary)|recommend|related|sidebar|side-bar|footer|share|hot-?news|rank|search|"
+    r"comment(?!ary)|recommend|related|sidebar|side-bar|footer|share|hot-?news|rank|"
+    r"(?<![a-z])search|"
     r"(?<![a-z])stream(?![a-z])|more-?stories",
     re.I,
 )
@@ -731,7 +732,7 @@ _PRESENTATION_TAGS = ("span", "font")
 #: Class words of inline widgets inside paragraphs: comment and like counters (qidian's
 #: ``<span class="review-count">37</span>`` after each paragraph), which would otherwise be
 #: glued to the paragraph's last sentence when the presentation tags are dropped.
-_INLINE_WIDGET = re.compile(r"review|comment|count|digg|like|share", re.I)
+_INLINE_WIDGET = re.compile(r"(?<![a-z])(?:review|comment|count|digg|like|share)s?(?![a-z])", re.I)
 
 #: trafilatura writes list items as "- item"; the marker is its, not the page's.
 _LIST_MARKER = re.compile(r"^- ")
@@ -775,7 +776,7 @@ def _drop_inline_widgets(content: HtmlElement) -> None:
 
 
 #: The label an advertisement carries inside its link: ``<a><i>广告</i><span>...</span></a>``.
-_AD_LABELS = frozenset({"广告", "推广", "赞助", "AD", "Ad", "ad"})
+_AD_LABELS = frozenset({"广告", "推广", "赞助", "AD"})
 
 
 def _drop_sponsored_links(content: HtmlElement) -> None:

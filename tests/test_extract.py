@@ -668,6 +668,22 @@ class TestLayouts:
         ) + "</main></body></html>"
         assert extract_html(html).paragraphs == self.PARAGRAPHS
 
+    def test_spans_named_like_counters_only_by_chance_stay(self) -> None:
+        html = ("<html><body><div><p>今年前4个月，<span class='country'>中国</span>货物贸易"
+                "进出口总值13.81万亿元，同比增长5.7%，对<span class='country-name'>法国</span>"
+                "出口增长。</p>"
+                f"<p>{self.PARAGRAPHS[0]}</p></div></body></html>")
+        assert extract_html(html).paragraphs == (
+            "今年前4个月，中国货物贸易进出口总值13.81万亿元，同比增长5.7%，对法国出口增长。",
+            self.PARAGRAPHS[0],
+        )
+
+    def test_a_research_article_is_not_a_search_box(self) -> None:
+        paragraphs = "".join(f"<p>{p}</p>" for p in self.PARAGRAPHS)
+        html = (f"<html><body><div class='research-article'>{paragraphs}</div>"
+                f"<div class='note'><p>{self.PARAGRAPHS[1][:20]}</p></div></body></html>")
+        assert extract_html(html).paragraphs == self.PARAGRAPHS
+
     def test_sponsored_links_between_paragraphs_are_dropped(self) -> None:
         ad = ("<a class='article__content__yyconfig' href='/ad'><i>广告</i>"
               "<div class='title isAd'><span>小姨以身设局陷害，致使外甥女婿净身出户</span></div>"
