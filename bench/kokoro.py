@@ -1,11 +1,13 @@
 """The embedded neural voice (kokoro) on this machine: speed, cold first byte, memory.
 
-1. Speed: every segment of the seed article, normalised as the service does, made one after
-   another as an editor's batch makes them (``synthesize``: whole clauses, nobody waiting for a
-   first byte); seconds of audio per second of wall time, with 1 and with 2 ONNX Runtime
-   threads (target >= 2.5x with 2). Each run is its own process, so each loads its own
-   session. With ``--streamed`` (on for 2 threads), the same article again as a listener
-   gets it (``stream``: a short first piece, then growing ones), for comparison.
+1. Speed: every segment of the seed article, normalised as the service does, made as an
+   editor's batch makes them (``Service.spoken``: ``READER_EDGE_CONNECTIONS`` segments asked
+   for at once, which kokoro's worker takes one after another while the last piece is
+   encoded; ``synthesize``: whole clauses, nobody waiting for a first byte); seconds of audio
+   per second of wall time, with 1 and with 2 ONNX Runtime threads (target >= 2.5x with 2).
+   Each run is its own process, so each loads its own session. With ``--streamed`` (on for 2
+   threads), the same article again as a listener gets it, one segment after another
+   (``stream``: a short first piece, then growing ones), for comparison.
 2. Memory: RSS of that process before the model loads, after, and after the article
    (target: growth <= 450 MB), and its peak (the high-water mark while a piece is made).
 3. Cold click: `reader serve` with the chain kokoro,espeak (edge unreachable), a registered
@@ -83,10 +85,14 @@ async def child_speed(threads: int, streamed: bool) -> dict[str, float]:
     load_seconds = time.perf_counter() - started
     loaded = rss_mb()
     speaks = [text.speak_for(segment, engine.level)[0] for segment in segments]
-    audio_ms = 0.0
+    slots = asyncio.Semaphore(settings.edge_connections)  # as Service.spoken makes an article
+
+    async def made_ahead(speak: str) -> float:
+        async with slots:
+            return (await engine.synthesize(speak, voice, Prosody())).duration_ms
+
     started = time.perf_counter()
-    for speak in speaks:
-        audio_ms += (await engine.synthesize(speak, voice, Prosody())).duration_ms
+    audio_ms = sum(await asyncio.gather(*(made_ahead(speak) for speak in speaks)))
     wall = time.perf_counter() - started
     result = {"threads": threads, "segments": len(segments), "audio_s": audio_ms / 1000,
               "wall_s": wall, "load_s": load_seconds, "rss_before_mb": before,
@@ -176,7 +182,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     streamed = {int(n) for n in args.streamed.split(",") if n}
-    print(f"kokoro on {os.cpu_count()} cores, seed article, segments one after another:")
+    print(f"kokoro on {os.cpu_count()} cores, the seed article:")
     for threads in () if args.only_clicks else [int(n) for n in args.threads.split(",")]:
         r = run_child(threads, threads in streamed)
         print(f"  {threads} thread(s), made ahead: {r['audio_s']:.1f} s of audio in"
