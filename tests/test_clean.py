@@ -99,6 +99,9 @@ CHROME_LINES = [
     ("初审：张三 复审：李四 终审：王五", Kind.FOOTER),
     ("摄影：张三 李四", Kind.CREDIT),
     ("稿件来源：重庆日报", Kind.META),
+    ("【相关链接】", Kind.FOOTER),
+    ("返回首页", Kind.CONTROL),
+    ("我要纠错", Kind.CONTROL),
 ]
 
 
