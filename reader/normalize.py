@@ -32,6 +32,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     arrow-zh/-en      x  x  zh/en  ->, =>, → -> 到 / to
     compare-zh/-en    x  x  zh/en  3<5 -> 三小于五 / 3 less than 5; 首页>要闻 -> a pause
     ampersand-zh/-en  x  x  zh/en  & -> 和 / and
+    circle-zero       x  x  zh     二○二五 (○ U+25CB typed for 〇) -> 二〇二五; other ○ dropped
     email-zh/-en      x     zh/en  a1@qq.com -> a 幺 at qq 点 com / a1 at qq dot com
     url-zh/-en        x     zh/en  https://www.cq.gov.cn/x?id=1 -> www 点 cq 点 gov 点 cn 斜杠 x
     latin-hyphen      x     zh     COVID-19, F-35 -> COVID19, F35 (a word's number, not a minus)
@@ -86,8 +87,8 @@ F = full, L = light; "text" says which language of text the rule runs on::
     era               x     zh     2934ad, 1234b.c., 1823年3月bc -> 公元2934年, 公元前1234年 ...
     era-year          x     zh     公元前202年, 公元2934年 -> 公元前二〇二年, 公元二九三四年
     year-2digit       x     zh     05年, 86年8月18日 -> 〇五年, 八六年八月十八日 (50年: 五十年)
-    circle-zero       x  x  zh     二○二五 (○ U+25CB typed for 〇) -> 二〇二五; other ○ dropped
     approx            x  x  zh     ~5%, 误差~3mm -> 约5%, 误差约3mm (3~5 is a range, read above)
+    plus-minus        x  x  zh     ±5, +-0.5 -> 正负5, 正负0.5
     percent           x     zh     35%, 5‰, -2% -> 百分之三十五, 千分之五, 负百分之二
     year              x     zh     2025年, 1600年, 2025届 -> 二〇二五年, 一六〇〇年, 二〇二五届 (but
                                    历时1600年, 1000年前 count years: 一千六百年, 一千年前)
@@ -103,7 +104,6 @@ F = full, L = light; "text" says which language of text the rule runs on::
                                    (but CO2排放 -> C O二排放: no 两 after a Latin letter)
     leftover-digits   x     zh     any digit still left -> digit by digit
     unit-per          x     zh     元/m², 元/吨, ¥5/kg -> 元每平方米, 元每吨, 五元每千克
-    plus-minus        x  x  zh     ±5, ±0.5℃ -> 正负五, 正负零点五摄氏度
     plus, equals      x     zh     人工智能+, 1+1=2 -> 人工智能加, 一加一等于二
     acronym           x     zh     AI, CMG, GDP, CSI -> A I, C M G, G D P, C S I; capitals that
                                    read as a word stay (GOOGLE, CHROME, NASA, COVID, ZIP)
@@ -296,12 +296,15 @@ class Rule:
     replace: Replace  # match -> replacement text
     levels: frozenset[Level]  # the levels it runs at
     langs: frozenset[Lang]  # the text languages it runs on
-    # Characters one of which the text must hold for the rule to match at all ("" for any
-    # text): a rule that cannot match is not run, which keeps the many rules cheap.
-    needs: str = ""
+    # What the text must hold for the rule to change it at all: one of these characters, or a
+    # match of this quick pattern ("" for any text). A rule that cannot change the text is not
+    # run, which keeps the many rules cheap.
+    needs: str | re.Pattern[str] = ""
 
     def may_match(self, text: str) -> bool:
-        return not self.needs or any(char in text for char in self.needs)
+        if isinstance(self.needs, str):
+            return not self.needs or any(char in text for char in self.needs)
+        return self.needs.search(text) is not None
 
 
 DIGITS = "0123456789"
@@ -447,6 +450,9 @@ _SAFETY: list[Rule] = [
 
 # ===================================================================== e-mail and URLs
 
+# A URL has a scheme, a leading www. or a known top-level domain (see _URL): quick to look for.
+_NEEDS_URL = re.compile(r"://|www\.|\.(?:com|cn|net|org|gov|edu|int|info|io)")
+
 _DOT_ZH = {".": " 点 ", "/": " 斜杠 ", "-": " 杠 ", "_": " 下划线 ", "@": " at ", ":": " 冒号 "}
 _DOT_EN = {".": " dot ", "/": " slash ", "-": " dash ", "_": " underscore ", "@": " at ",
            ":": " colon "}
@@ -483,6 +489,14 @@ def _url_en(m: re.Match[str]) -> str:
     return _spell_address(_url_core(m), _DOT_EN, digits=False)
 
 
+def _circle_zero(m: re.Match[str]) -> str:
+    string, start, end = m.string, m.start(), m.end()
+    numerals = "〇零一二三四五六七八九十○0123456789"
+    after = string[end:end + 1]  # "" at the end, which `in` would find in any string
+    near = (start and string[start - 1] in numerals) or (after and after in numerals)
+    return "〇" if near else ""
+
+
 # local@domain.tld; the local part may hold dots, plus and minus signs.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # A URL is recognised by its scheme, a leading www., or a common top-level domain, so 3.14 and
@@ -500,10 +514,13 @@ _URL = re.compile(
     r"(?:[?#][A-Za-z0-9._~%=+/-]*[A-Za-z0-9_~%=+/-])?")
 
 _ADDRESSES: list[Rule] = [
+    # ○ (white circle) typed for 〇 in 二○二五年 (or 2○25); anywhere else it is a bullet and
+    # goes, before any rule looks at what stands next to it.
+    Rule("circle-zero", re.compile(r"○"), _circle_zero, BOTH, ZH, needs="○"),
     Rule("email-zh", _EMAIL, _email_zh, FULL, ZH, needs="@"),
     Rule("email-en", _EMAIL, _email_en, FULL, EN, needs="@"),
-    Rule("url-zh", _URL, _url_zh, FULL, ZH, needs="."),
-    Rule("url-en", _URL, _url_en, FULL, EN, needs="."),
+    Rule("url-zh", _URL, _url_zh, FULL, ZH, needs=_NEEDS_URL),
+    Rule("url-en", _URL, _url_en, FULL, EN, needs=_NEEDS_URL),
 ]
 
 # ===================================================================== letters with digits
@@ -515,7 +532,7 @@ _LETTERS: list[Rule] = [
          lambda m: m.group("w"), FULL, ZH, needs="-"),
     # Business models written letter-2-letter (O2O, B2B, P2P, C2M) are said "O to O".
     Rule("letter-pair", re.compile(r"(?<![A-Za-z0-9])(?P<a>[A-Z])2(?P<b>[A-Z])(?![A-Za-z0-9])"),
-         lambda m: f"{m.group('a')} to {m.group('b')}", BOTH, ZH, needs="2"),
+         lambda m: f"{m.group('a')} to {m.group('b')}", BOTH, ZH, needs=re.compile(r"[A-Z]2[A-Z]")),
 ]
 
 # ===================================================================== phones, codes, documents
@@ -640,7 +657,7 @@ _PHONES: list[Rule] = [
     # Card and account numbers written in groups of four (6222 0212 3456 7890): digit by digit,
     # a pause between groups.
     Rule("card", re.compile(r"(?<![0-9.,])[0-9]{4}(?: [0-9]{4}){2,}(?: [0-9]{1,4})?(?![0-9])"),
-         lambda m: _phone(*m.group().split()), BOTH, ZH, needs=DIGITS),
+         lambda m: _phone(*m.group().split()), BOTH, ZH, needs=re.compile(r"[0-9]{4} [0-9]{4}")),
     # Hotlines and other digit strings (postcodes, stock codes, serial numbers) are read digit
     # by digit in context: after 热线/电话/拨打/邮编/代码/编号..., or before 热线/专线 (the
     # well-known service numbers also without it, see below). Not when a measure word follows:
@@ -900,6 +917,11 @@ _AMOUNT_NEXT = re.compile(
 _DATE_YM_DOT = re.compile(
     r"(?<![0-9.¥￥$€£])(?P<y>19[5-9][0-9]|20[0-9]{2})\.(?P<m>0[1-9]|1[0-2]|[1-9])"
     rf"(?![0-9]|\.[0-9])(?!{_AMOUNT_NEXT.pattern})")
+# Quick probes for the date rules below (what each needs before its full pattern is tried).
+_NEEDS_YMD = re.compile(r"[0-9][-/.·][0-9]{1,2}[-/.·][0-9]")
+_NEEDS_YM_DOT = re.compile(r"[0-9]{4}\.[0-9]")
+_NEEDS_MD = re.compile(r"[0-9]-[0-9]")
+_NEEDS_YEARS = re.compile(r"[0-9]\s?[/-]\s?[0-9]")
 _DATE_YMD = re.compile(
     r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
     r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])")
@@ -918,9 +940,9 @@ _DATES: list[Rule] = [
     # Numeric dates, year first, one separator used throughout (- / . or the middle dot of
     # 2019·2·10); month and day must be valid so 2025.15.40 stays a pair of numbers. A trailing
     # .digit means a version number, not a date.
-    Rule("date-ymd", _DATE_YMD, _date_ymd, FULL, ZH, needs="-/.·"),
+    Rule("date-ymd", _DATE_YMD, _date_ymd, FULL, ZH, needs=_NEEDS_YMD),
     # A neural voice reads 2025-09-05 and 2025/9/5 well, but not the dotted forms.
-    Rule("date-ymd-light", _DATE_YMD, _date_ymd_light, LIGHT, ZH, needs="-/.·"),
+    Rule("date-ymd-light", _DATE_YMD, _date_ymd_light, LIGHT, ZH, needs=_NEEDS_YMD),
     # A two-digit year first (12/2/2, 12.2.3 are 一二年二月二日). Not a version or a section
     # (版本12.2.3, iOS 12.2.3, 第11.5.2条, 10.1.1节): no letter or 第 before, no measure word
     # after, and see _VERSION_BEFORE.
@@ -928,11 +950,11 @@ _DATES: list[Rule] = [
         r"(?<![0-9./·A-Za-z第])(?<![A-Za-z] )(?P<y>[0-9]{2})(?P<sep>[/.])(?P<m>0?[1-9]|1[0-2])"
         r"(?P=sep)(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|\.[0-9])"
         rf"(?!{_AMOUNT_NEXT.pattern})"), _date_yymd, FULL, ZH,
-        needs="/."),
+        needs=re.compile(r"[0-9][/.][0-9]{1,2}[/.][0-9]")),
     # Day/month/year with slashes (10/02/2019), month first only when the day shows it (12/25/2019).
     Rule("date-dmy", re.compile(
         r"(?<![0-9./])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>(?:1[5-9]|20)[0-9]{2})"
-        r"(?![0-9]|/[0-9])"), _date_dmy, FULL, ZH, needs="/"),
+        r"(?![0-9]|/[0-9])"), _date_dmy, FULL, ZH, needs=re.compile(r"[0-9]/[0-9]{1,2}/[0-9]{4}")),
     # Year and month after - or / (2025-09, 2019/3), and month/year (03/2019); not a range of
     # amounts (1000-10人). Not after "." unless it is a date by the strict rule below (1999.10元
     # is a price).
@@ -941,13 +963,13 @@ _DATES: list[Rule] = [
         rf"(?!{_AMOUNT_NEXT.pattern})"
         r"|(?<![0-9./])(?P<m2>0?[1-9]|1[0-2])/(?P<y2>(?:19|20)[0-9]{2})(?![0-9]|/[0-9])"),
         lambda m: _date(m.group("y") or m.group("y2"), m.group("m") or m.group("m2")),
-        FULL, ZH, needs="-/"),
-    Rule("date-ym-dot", _DATE_YM_DOT, _date_ym, FULL, ZH, needs="."),
-    Rule("date-ym-dot-light", _DATE_YM_DOT, _date_ym_light, LIGHT, ZH, needs="."),
+        FULL, ZH, needs=re.compile(r"[0-9][-/][0-9]")),
+    Rule("date-ym-dot", _DATE_YM_DOT, _date_ym, FULL, ZH, needs=_NEEDS_YM_DOT),
+    Rule("date-ym-dot-light", _DATE_YM_DOT, _date_ym_light, LIGHT, ZH, needs=_NEEDS_YM_DOT),
     # Month-day with a hyphen, zero-padded as news timestamps write it (08-08, 12-05 10:30); an
     # unpadded 10-12 is a range. Not before 年/月/日 or a measure word (01-03月 is a range).
-    Rule("date-md", _DATE_MD, _date_md, FULL, ZH, needs="-"),
-    Rule("date-md-light", _DATE_MD, _date_md_light, LIGHT, ZH, needs="-"),
+    Rule("date-md", _DATE_MD, _date_md, FULL, ZH, needs=_NEEDS_MD),
+    Rule("date-md-light", _DATE_MD, _date_md_light, LIGHT, ZH, needs=_NEEDS_MD),
     # An event named by its month and day with a middle dot: 9·11, 7·20特大暴雨, 5·12汶川地震.
     Rule("event", re.compile(
         rf"(?<![0-9.{_DOTS}])(?P<m>[1-9]|1[0-2])[{_DOTS}](?P<d>[1-9]|[12][0-9]|3[01])"
@@ -957,21 +979,22 @@ _DATES: list[Rule] = [
         r"(?P<t>(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?:[:：][0-5][0-9])?"
         r"|[0-9]{1,2}点(?:差?[0-9]{1,2}分)?(?:[0-9]{1,2}秒)?)\s?(?P<ap>[aApP]\.?[mM]\.?)"
         r"(?![A-Za-z0-9])"),
-        _meridiem, BOTH, ZH, needs="mM"),
+        _meridiem, BOTH, ZH, needs=re.compile(r"[0-9点分秒]\s?[aApP]\.?[mM]")),
     # In an equation (5-3=2) a hyphen between numbers is 减: before the range rules read 5-3 as
     # a range.
     Rule("equation", re.compile(r"(?<=[0-9)）])\s?[-−]\s?(?=[0-9(（])(?=[^=，。；;]*=)"),
          _const("减"), FULL, ZH, needs="="),
     # Scores in a sentence about a match (中国队1-2不敌日本队, 17:16, 2/2): before the time,
     # ratio and range rules, which would read them as a time or a range.
-    Rule("score", _SCORE, _score, FULL, ZH, needs=DIGITS),
-    Rule("score-light", _SCORE, _score_light, LIGHT, ZH, needs=DIGITS),
+    Rule("score", _SCORE, _score, FULL, ZH, needs=_SPORT),
+    Rule("score-light", _SCORE, _score_light, LIGHT, ZH, needs=_SPORT),
     # Race times (成绩2:05:37, 1:45.23 in a sentence about a match) are lengths of time.
     Rule("race-time", re.compile(
         r"(?<![0-9:：.])(?:(?P<h>[0-9]{1,2})[:：])?(?P<m>[0-5]?[0-9])[:：](?P<s>[0-5][0-9])"
-        r"(?:\.(?P<f>[0-9]{1,3}))?(?![0-9]|[:：][0-9])"), _race_time, FULL, ZH, needs=":："),
-    Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH, needs="/-"),
-    Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH, needs="/-"),
+        r"(?:\.(?P<f>[0-9]{1,3}))?(?![0-9]|[:：][0-9])"), _race_time, FULL, ZH,
+        needs=re.compile(r"[0-9][:：][0-9]{2}(?:[:：]|\.[0-9])")),
+    Rule("year-range", _YEAR_RANGE, _year_range, FULL, ZH, needs=_NEEDS_YEARS),
+    Rule("year-range-light", _YEAR_RANGE, _year_range_light, LIGHT, ZH, needs=_NEEDS_YEARS),
     # Scores and scales: after 比分, 比例, 以 (以3:2获胜) a colon pair is a ratio even when it looks
     # like a clock time (比分21:19). Runs before the time rule for that reason.
     Rule("ratio-context", re.compile(
@@ -988,7 +1011,7 @@ _DATES: list[Rule] = [
     # is a number and the dots are 点. Dates with dots were read above.
     Rule("dotted", re.compile(r"(?<![0-9.])[0-9]{1,6}(?:\.[0-9]{1,6}){2,}(?![0-9]|\.[0-9])"),
          lambda m: "点".join(read_integer(int(p)) for p in m.group().split(".")), FULL, ZH,
-         needs="."),
+         needs=re.compile(r"[0-9]\.[0-9]+\.[0-9]")),
     # Any colon pair left is a ratio (3:2 is not a valid time); ∶ (U+2236) is always a ratio.
     Rule("ratio", re.compile(rf"(?<![0-9.:：])(?P<a>{_NUM})\s?[:：∶]\s?(?P<b>{_NUM})(?![0-9])"),
          _ratio, FULL, ZH, needs=":：∶"),
@@ -1133,7 +1156,8 @@ _RANGE = re.compile(
 
 _UNIT_RULES: list[Rule] = [
     # 万 written as w or W after digits (3w, 10w+, 月薪2W): before the unit rule reads W as watts.
-    Rule("wan", re.compile(r"(?<=[0-9])[wW](?![A-Za-z0-9])"), _wan, BOTH, ZH, needs="wW"),
+    Rule("wan", re.compile(r"(?<=[0-9])[wW](?![A-Za-z0-9])"), _wan, BOTH, ZH,
+         needs=re.compile(r"[0-9][wW]")),
     # A Latin unit is a unit only right after a number (5km, 5 km, 1.5万km); a letter before the
     # number (iPhone 5s, H7N9) or after the unit (5min is not 5 m + in) means it is not.
     Rule("unit", re.compile(
@@ -1152,7 +1176,7 @@ _UNIT_RULES: list[Rule] = [
         r"(?<![0-9.])(?P<n>[0-9][0-9,]*)(?P<f>\.[0-9]*?)0+(?![0-9])"
         rf"(?=\s?(?:万|亿)?\s?(?:{_alternation(_MONEY_WORDS)}))"),
         lambda m: m.group("n") + m.group("f").rstrip("."),
-        BOTH, ZH, needs="."),
+        BOTH, ZH, needs=re.compile(r"\.[0-9]*0(?![0-9])")),
     Rule("range", _RANGE, _range, FULL, ZH, needs=DIGITS),
     Rule("range-light", _RANGE, _range_light, LIGHT, ZH, needs=DIGITS),
     # A range whose first end carries its unit (5km-10km, 3天-5天): after the unit rule, the
@@ -1236,11 +1260,6 @@ def _number(m: re.Match[str]) -> str:
     return text
 
 
-def _circle_zero(m: re.Match[str]) -> str:
-    string, start, end = m.string, m.start(), m.end()
-    numerals = "〇零一二三四五六七八九十○0123456789"
-    near = (start and string[start - 1] in numerals) or string[end:end + 1] in numerals
-    return "〇" if near else ""
 
 
 def _spell(m: re.Match[str]) -> str:
@@ -1254,7 +1273,8 @@ _NUMBER_RULES: list[Rule] = [
     # An era after a date (2934ad, 1234b.c., 1823年3月bc) is said before it: 公元, 公元前.
     Rule("era", re.compile(
         r"(?<![0-9.])(?P<date>[0-9]{1,4}(?:年(?:[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)?)?)\s?"
-        r"(?P<era>[aA]\.?[dD]\.?|[bB]\.?[cC]\.?)(?![A-Za-z])"), _era, FULL, ZH, needs="aAbB"),
+        r"(?P<era>[aA]\.?[dD]\.?|[bB]\.?[cC]\.?)(?![A-Za-z])"), _era, FULL, ZH,
+        needs=re.compile(r"[0-9年月日号]\s?[aAbB]\.?[dDcC]")),
     # After 公元, 公元前, 纪元 any number before 年 is a year, said digit by digit (公元前二〇二年).
     Rule("era-year", re.compile(
         r"(?P<era>(?:公元|纪元|西元)前?)\s?(?P<y>[0-9]{1,4})(?=\s?年)"),
@@ -1264,13 +1284,13 @@ _NUMBER_RULES: list[Rule] = [
     Rule("year-2digit", re.compile(
         r"(?<![0-9.])(?:0[0-9](?=\s?年)|[0-9]{2}(?=年[0-9]{1,2}月))"),
         lambda m: read_year(m.group()), FULL, ZH, needs="年"),
-    # ○ (white circle) typed for 〇 in 二○二五年 (or 2○25); anywhere else it is a bullet and
-    # goes, before the rules below look at what stands next to it.
-    Rule("circle-zero", re.compile(r"○"), _circle_zero, BOTH, ZH, needs="○"),
     # ~ before a number that ends no range is "about" (~5%, 误差~3mm).
     Rule("approx", re.compile(r"(?<![0-9%‰A-Za-z])[~〜]\s?(?=[-−]?(?:[¥￥$€£]\s?)?[0-9])"),
          _const("约"),
          BOTH, ZH, needs="~〜"),
+    # ± and +- before a number are 正负 (±5, 误差+-0.5), before the number rule reads the minus.
+    Rule("plus-minus", re.compile(r"±|\+/-|\+-(?=[0-9零一二三四五六七八九十])"), _const("正负"),
+         BOTH, ZH, needs="±+"),
     # Percent, permille, per ten thousand: the sign is read first (百分之), so it has to move.
     # A minus in front is a sign only when no digit or letter comes before it.
     Rule("percent", re.compile(
@@ -1301,7 +1321,7 @@ _NUMBER_RULES: list[Rule] = [
          lambda m: read_digits(m.group()), FULL, ZH, needs="秒"),
     # No.1, NO.3: a rank, said 第一, 第三.
     Rule("rank", re.compile(r"(?<![A-Za-z])[Nn][Oo]\.\s?(?=[0-9])"), _const("第"), FULL, ZH,
-         needs="."),
+         needs=re.compile(r"[Nn][Oo]\.")),
     # × (3×4米, 3cm×4cm, 1920×1080) and * between numbers (7*24小时) are 乘; ÷ is 除以.
     Rule("times", re.compile(r"\s?[×÷]\s?|(?<=[0-9)）])\s?\*\s?(?=[0-9(（])"),
          lambda m: "除以" if "÷" in m.group() else "乘", FULL, ZH, needs="×÷*"),
@@ -1329,8 +1349,6 @@ _NUMBER_RULES: list[Rule] = [
         r"|(?=[天月年人次小吨千公斤平立米件个台户亩度秒分周一二三四五六七八九十百]))"), _unit_per,
         FULL, ZH, needs="/"),
     # + after a word or between numbers is 加 (人工智能+, 1+1), = is 等于.
-    Rule("plus-minus", re.compile(r"±|\+/-|\+-(?=[0-9零一二三四五六七八九十])"), _const("正负"),
-         BOTH, ZH, needs="±"),
     Rule("plus", re.compile(r"\+"), _const("加"), FULL, ZH, needs="+"),
     Rule("equals", re.compile(r"="), _const("等于"), FULL, ZH, needs="="),
     # Capitals standing alone (no letter on either side) are spelled (A I, G D P, C S I) unless
