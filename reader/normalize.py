@@ -127,7 +127,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, get_args
 
@@ -300,11 +300,19 @@ class Rule:
     # match of this quick pattern ("" for any text). A rule that cannot change the text is not
     # run, which keeps the many rules cheap.
     needs: str | re.Pattern[str] = ""
+    # needs as one search (None: any text), made once: normalize asks it of every span.
+    probe: Callable[[str], object] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        needs = self.needs
+        if isinstance(needs, str):
+            probe = re.compile(f"[{re.escape(needs)}]").search if needs else None
+        else:
+            probe = needs.search
+        object.__setattr__(self, "probe", probe)
 
     def may_match(self, text: str) -> bool:
-        if isinstance(self.needs, str):
-            return not self.needs or any(char in text for char in self.needs)
-        return self.needs.search(text) is not None
+        return self.probe is None or self.probe(text) is not None
 
 
 DIGITS = "0123456789"
@@ -921,6 +929,7 @@ _DATE_YM_DOT = re.compile(
 _NEEDS_YMD = re.compile(r"[0-9][-/.·][0-9]{1,2}[-/.·][0-9]")
 _NEEDS_YM_DOT = re.compile(r"[0-9]{4}\.[0-9]")
 _NEEDS_MD = re.compile(r"[0-9]-[0-9]")
+_NEEDS_PAIR = re.compile(r"[0-9]\s?[-:：/]\s?[0-9]")  # a number pair (_SPORT is slower to seek)
 _NEEDS_YEARS = re.compile(r"[0-9]\s?[/-]\s?[0-9]")
 _DATE_YMD = re.compile(
     r"(?<![0-9.·])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<sep>[-/.·])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
@@ -986,8 +995,8 @@ _DATES: list[Rule] = [
          _const("减"), FULL, ZH, needs="="),
     # Scores in a sentence about a match (中国队1-2不敌日本队, 17:16, 2/2): before the time,
     # ratio and range rules, which would read them as a time or a range.
-    Rule("score", _SCORE, _score, FULL, ZH, needs=_SPORT),
-    Rule("score-light", _SCORE, _score_light, LIGHT, ZH, needs=_SPORT),
+    Rule("score", _SCORE, _score, FULL, ZH, needs=_NEEDS_PAIR),
+    Rule("score-light", _SCORE, _score_light, LIGHT, ZH, needs=_NEEDS_PAIR),
     # Race times (成绩2:05:37, 1:45.23 in a sentence about a match) are lengths of time.
     Rule("race-time", re.compile(
         r"(?<![0-9:：.])(?:(?P<h>[0-9]{1,2})[:：])?(?P<m>[0-5]?[0-9])[:：](?P<s>[0-5][0-9])"
@@ -1398,6 +1407,6 @@ def normalize(text: str, level: Level = "full") -> str:
                 lang = language(text)
             if lang not in rule.langs:
                 continue
-        if rule.may_match(text):
+        if rule.probe is None or rule.probe(text) is not None:
             text = rule.pattern.sub(rule.replace, text)
     return _SPACES.sub(" ", _UNSAFE.sub(" ", text)).strip()
