@@ -48,7 +48,7 @@ F = full, L = light; "text" says which language of text the rule runs on::
     code              x  x  zh     over 11 digits, or a leading 0 (0023) -> digit by digit; but
                                    第100000000000, 100100000000 (ends in 000) count
     room              x  x  zh     1802室, 1203房 -> 幺八零二室, 幺二零三房
-    letter-code       x     zh     G1234次, CA1234, C919, G318 -> G幺二三四次 ... (3+ digits)
+    letter-code       x  x  zh     G1234次, CA1234, C919, G318 -> G幺二三四次 ... (3+ digits)
     docnum            x     zh     渝府发〔2025〕12号 -> 渝府发二〇二五年十二号
     docnum-light         x  zh     渝府发〔2025〕12号 -> 渝府发2025年12号
     date-ymd          x     zh     2025-09-05, 2025/9/5, 2025.09.05, 2019·2·10 -> 二〇二五年九月五日
@@ -704,7 +704,7 @@ _PHONES: list[Rule] = [
     # C919, G318国道, GB18030) are said digit by digit; fewer digits are a number (G20, F35).
     Rule("letter-code", re.compile(
         r"(?<![A-Za-z])(?P<p>[A-Z]{1,3})(?P<d>[0-9]{3,})(?![0-9]|\.[0-9])"),
-        _letter_code, FULL, ZH, needs=DIGITS),
+        _letter_code, BOTH, ZH, needs=DIGITS),
 ]
 
 # Document numbers: issuer〔year〕N号, with 〔〕 (the official form) or the brackets people type.
