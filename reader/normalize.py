@@ -194,7 +194,7 @@ _YEAR_SUFFIX_NEXT = re.compile(r"\s?年")
 # Short capital words that are English words, read as such (ZIP, PRO, MAX in product names);
 # any other run of three capitals or fewer is spelled (GDP, CSI, VIP).
 _CAPITAL_WORDS = frozenset("""
-ZIP PRO MAX AIR PRE NEO ONE TOP NEW BOX PAD POD PAY FUN JOY SKY SUN POP HOT BIG WIN
+ZIP PRO MAX AIR NEO ONE TOP NEW BOX PAD POD PAY FUN JOY SKY SUN POP HOT BIG WIN
 """.split())
 # Consonant clusters English starts and ends a syllable with; a run of capitals whose clusters
 # are all of these (and whose vowels are not doubled, IEEE, AIIB) can be read as a word.

@@ -120,6 +120,10 @@ KNOWN_DEVIATIONS: dict[str, tuple[str, str]] = {
     "可以推断此次NTT可能也会将同样的策略用在LTE上。": (
         "可以推断此次N T T可能也会将同样的策略用在L T E上。",
         "LTE is said letter by letter (NTT reads the same either way: no vowel)"),
+    "这些程式都支援PRE与ITUNES同步化。": (
+        "这些程式都支援P R E与ITUNES同步化。",
+        "PRE is no English word (a prefix) and is spelled like CSI and LTE; here it names the Palm"
+        " Pre, which only a product dictionary would know (a lexicon entry can teach it)"),
 }
 
 
