@@ -96,7 +96,7 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
-class Spoken:
+class SaidPiece:
     """One piece as said: its samples, and each word's (text, start ms, duration ms)."""
 
     samples: Samples
@@ -227,12 +227,12 @@ class KokoroEngine(Engine):
         gain = 1 + prosody.volume / 100
         made_ms = 0.0
         for piece in pieces:
-            spoken = await self._on_worker(self._speak_piece, model, piece, style, speed,
-                                           ratio, gain)
-            if not len(spoken.samples):
+            said = await self._on_worker(self._speak_piece, model, piece, style, speed,
+                                         ratio, gain)
+            if not len(said.samples):
                 continue  # nothing the model could say in this piece (marks only)
-            data = await self._encode(spoken.samples)
-            for word, start, duration in spoken.words:
+            data = await self._encode(said.samples)
+            for word, start, duration in said.words:
                 yield Boundary("word", word, made_ms + ENCODER_DELAY_MS + start, duration)
             yield data
             made_ms += len(data) / FRAME_BYTES * FRAME_MS
@@ -250,13 +250,13 @@ class KokoroEngine(Engine):
         return found
 
     def _speak_piece(self, model: Loaded, piece: Piece, style: Samples, speed: float,
-                     ratio: float, gain: float) -> Spoken:
+                     ratio: float, gain: float) -> SaidPiece:
         """One piece's samples at 24 kHz and its words' times (on the worker thread)."""
         import numpy as np
 
-        tokens = model.frontend.tokens(piece.phonemes)
+        tokens, words = model.frontend.encoded(piece)
         if not tokens:
-            return Spoken(np.zeros(0, dtype=np.float32), ())
+            return SaidPiece(np.zeros(0, dtype=np.float32), ())
         inputs = {
             "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),  # 0 pads both ends
             "style": style[min(len(tokens), len(style) - 1)].reshape(1, -1),
@@ -268,9 +268,8 @@ class KokoroEngine(Engine):
         except Exception as exc:  # onnxruntime's own error classes
             raise EngineUnavailable(f"kokoro failed to synthesise: {exc}", self.name) from exc
         samples, cut = _trimmed(audio.astype(np.float32).ravel(), piece.ending)
-        times = _word_times(model.frontend.word_tokens(piece), durations.ravel(),
-                            (cut, cut + len(samples)), ratio)
-        return Spoken(_shaped(samples, ratio, gain), times)
+        times = _word_times(words, durations.ravel(), (cut, cut + len(samples)), ratio)
+        return SaidPiece(_shaped(samples, ratio, gain), times)
 
     async def _encode(self, samples: Samples) -> bytes:
         import numpy as np

